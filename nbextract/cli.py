@@ -1,0 +1,81 @@
+"""The command line: a thin shell over the library. Errors become one line and an exit status, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from functools import wraps
+
+import click
+
+from .errors import NbextractError
+
+
+def reported(command):
+    """Turn NbextractError into `nbextract: <file>, cell N, line M: message` and its exit status."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except NbextractError as error:
+            click.echo(f"nbextract: {error}", err=True)
+            sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("nbextract: interrupted; nothing was written", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+SOURCE = click.argument("source", type=click.Path(dir_okay=False, path_type=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nbextract")
+def cli() -> None:
+    """Turn research notebooks and ML scripts into installable, tested inference packages."""
+
+
+@cli.command()
+@SOURCE
+@reported
+def analyze(source: str) -> None:
+    """Show each statement's origin, the names it defines and reads, and what it depends on."""
+    from .analyze import analyse, describe
+
+    click.echo(describe(analyse(source)), nl=False)
+
+
+@cli.command()
+@SOURCE
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "json"]), default="mermaid", show_default=True)
+@reported
+def graph(source: str, fmt: str) -> None:
+    """Write the statement dependency graph."""
+    from .analyze import analyse
+    from .draw import draw
+
+    click.echo(draw(analyse(source), fmt), nl=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="nbextract", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("nbextract: aborted", err=True)
+        return 130
+    except click.ClickException as error:
+        error.show()
+        return 2
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

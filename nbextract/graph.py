@@ -1,0 +1,462 @@
+"""Stage 3: the statement-level dependency graph across cells.
+
+A node per top-level statement (a def, class, loop or with block is one node). Facts come from libcst's ScopeProvider
+and QualifiedNameProvider; an ordered pass then links each read to the latest earlier statement that binds the name.
+Method calls not known to be pure, and assignments to `obj.attr` / `obj[k]`, count as rebinding `obj`.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+from dataclasses import dataclass, field
+
+import libcst as cst
+import networkx as nx
+from libcst.metadata import (
+    BuiltinAssignment,
+    GlobalScope,
+    ImportAssignment,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from .document import Cell, Document, Origin
+from .errors import ReadError
+from .knowledge import INPLACE_KEYWORD, PURE_METHODS
+from .magics import CodeCell, MagicDecision
+
+NO_LITERAL = object()
+
+
+@dataclass
+class Statement:
+    """One top-level statement with what it binds and reads (global names only)."""
+
+    index: int
+    origin: Origin
+    code: str
+    kind: str
+    tag: str | None
+    node: cst.BaseStatement = field(repr=False)
+    defines: set[str] = field(default_factory=set)
+    reads: set[str] = field(default_factory=set)
+    calls: set[str] = field(default_factory=set)
+    methods: list[tuple[str, str]] = field(default_factory=list)
+    sources: dict[str, int] = field(default_factory=dict)
+    literal: object = field(default=NO_LITERAL, repr=False)
+
+    @property
+    def label(self) -> str:
+        first = self.code.strip().splitlines()[0] if self.code.strip() else ""
+        return first if len(first) <= 48 else first[:45] + "..."
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    origin: str
+    message: str
+
+
+@dataclass
+class StatementGraph:
+    """Statements in execution order, and a DiGraph whose edge d -> s carries the names s reads from d."""
+
+    document: Document
+    statements: list[Statement]
+    graph: nx.DiGraph
+    magics: list[MagicDecision]
+    skipped: list[Statement]
+    findings: list[Finding]
+
+    def binder(self, index: int, name: str) -> int | None:
+        """The latest statement before `index` that binds `name`."""
+        for earlier in range(index - 1, -1, -1):
+            if name in self.statements[earlier].defines:
+                return earlier
+        return None
+
+
+def build(document: Document, cells: list[CodeCell]) -> StatementGraph:
+    module, starts = parse_cells(document, cells)
+    positions = cst.MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    located = top_level_statements(module, positions)
+    statements, skipped = [], []
+    for node, first, last in located:
+        cell_number = bisect.bisect_right(starts, first) - 1
+        cell = cells[cell_number].cell
+        offset = starts[cell_number]
+        origin = document.origin(cell, first - offset + 1, last - offset + 1)
+        statement = Statement(0, origin, cst.Module(body=[node]).code, kind_of(node), cell.stage_tag, node)
+        (skipped if statement.tag == "skip" else statements).append(statement)
+    for index, statement in enumerate(statements):
+        statement.index = index
+    facts, findings = collect_facts(statements)
+    graph = link(statements, facts)
+    magics = [decision for cell in cells for decision in cell.decisions]
+    return StatementGraph(document, statements, graph, magics, skipped, findings)
+
+
+def parse_cells(document: Document, cells: list[CodeCell]) -> tuple[cst.Module, list[int]]:
+    """All code cells as one module, with the 1-based line at which each cell starts."""
+    starts, chunks, line = [], [], 1
+    for cell in cells:
+        code = cell.code if cell.code.endswith("\n") or not cell.code else cell.code + "\n"
+        starts.append(line)
+        chunks.append(code)
+        line += code.count("\n")
+    try:
+        return cst.parse_module("".join(chunks)), starts
+    except cst.ParserSyntaxError:
+        raise syntax_error(document, cells) from None
+    except RecursionError:
+        raise ReadError("code nested too deeply to analyse", path=document.path) from None
+
+
+def syntax_error(document: Document, cells: list[CodeCell]) -> ReadError:
+    """The first cell that does not parse on its own, named by cell and line."""
+    for cell in cells:
+        try:
+            cst.parse_module(cell.code)
+        except cst.ParserSyntaxError as exc:
+            origin = document.origin(cell.cell, exc.raw_line, exc.raw_line)
+            message = f"syntax error: {exc.message.strip().splitlines()[0]}"
+            return ReadError(message, path=document.path, cell=origin.cell, line=origin.first_line)
+    return ReadError("syntax error across cells: a statement is split between two cells", path=document.path)
+
+
+def top_level_statements(module: cst.Module, positions) -> list[tuple[cst.BaseStatement, int, int]]:
+    """Top-level statements with their lines; a script's `main()` body is inlined where `main()` is called."""
+    main = entry_point(module)
+    located = []
+    for node in module.body:
+        if main is not None and node is main[0]:
+            continue
+        body = main[0].body.body if main is not None and node is main[1] else [node]
+        for statement in body:
+            if main is not None and node is main[1] and m_is_return(statement):
+                continue
+            span = positions[statement]
+            located.append((statement, span.start.line, span.end.line))
+    return located
+
+
+def entry_point(module: cst.Module) -> tuple[cst.FunctionDef, cst.If] | None:
+    """`def main():` without parameters and the `if __name__ == "__main__":` block that calls it."""
+    defs = {
+        node.name.value: node
+        for node in module.body
+        if isinstance(node, cst.FunctionDef) and not takes_arguments(node)
+    }
+    for node in module.body:
+        if isinstance(node, cst.If) and "__main__" in cst.Module(body=[]).code_for_node(node.test):
+            called = {name for name in names_called(node) if name in defs}
+            if len(called) == 1 and isinstance(defs[next(iter(called))].body, cst.IndentedBlock):
+                return defs[called.pop()], node
+    return None
+
+
+def takes_arguments(function: cst.FunctionDef) -> bool:
+    params = function.params
+    return bool(params.params or params.posonly_params or params.kwonly_params) or isinstance(
+        params.star_arg, cst.Param
+    )
+
+
+def names_called(node: cst.CSTNode) -> set[str]:
+    collector = CallNames()
+    node.visit(collector)
+    return collector.names
+
+
+class CallNames(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Name):
+            self.names.add(node.func.value)
+
+
+def m_is_return(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[-1], cst.Return)
+
+
+def kind_of(node: cst.BaseStatement) -> str:
+    if isinstance(node, cst.FunctionDef):
+        return "def"
+    if isinstance(node, cst.ClassDef):
+        return "class"
+    if not isinstance(node, cst.SimpleStatementLine):
+        return "block"
+    small = node.body[0]
+    if isinstance(small, (cst.Import, cst.ImportFrom)):
+        return "import"
+    if isinstance(small, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+        return "assign"
+    if isinstance(small, cst.Expr):
+        return "expr"
+    return "other"
+
+
+def literal_of(node: cst.BaseStatement) -> object:
+    """The value of `NAME = <literal>`, or NO_LITERAL."""
+    if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
+        return NO_LITERAL
+    small = node.body[0]
+    if not isinstance(small, cst.Assign) or len(small.targets) != 1 or not isinstance(small.targets[0].target, cst.Name):
+        return NO_LITERAL
+    try:
+        return ast.literal_eval(cst.Module(body=[]).code_for_node(small.value))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return NO_LITERAL
+
+
+@dataclass
+class Facts:
+    """What one statement does, before reaching definitions are known."""
+
+    deferred_reads: set[str] = field(default_factory=set)
+    deferred_writes: set[str] = field(default_factory=set)
+    mutated_params: set[str] = field(default_factory=set)
+    user_calls: list[cst.Call] = field(default_factory=list)
+
+
+class FactsCollector(cst.CSTVisitor):
+    """One pass over all statements: calls with qualified names, mutated receivers, and what is inside def bodies."""
+
+    METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider)
+
+    def __init__(self, statements: list[Statement]) -> None:
+        super().__init__()
+        self.by_id = {id(statement.node): statement for statement in statements}
+        self.current: Statement | None = None
+        self.owner: dict[int, Statement] = {}
+        self.deferred: set[int] = set()
+        self.facts: dict[int, Facts] = {statement.index: Facts() for statement in statements}
+        self.function_depth = 0
+        self.bodies: set[int] = set()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if id(node) in self.by_id:
+            self.current = self.by_id[id(node)]
+        if id(node) in self.bodies:
+            self.function_depth += 1
+        if self.current is not None:
+            self.owner[id(node)] = self.current
+            if self.function_depth:
+                self.deferred.add(id(node))
+        if isinstance(node, cst.FunctionDef):
+            self.bodies.add(id(node.body))
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if id(original_node) in self.bodies:
+            self.function_depth -= 1
+        super().on_leave(original_node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.current is None:
+            return
+        if not self.function_depth:
+            for qualified in self.get_metadata(QualifiedNameProvider, node.func, set()):
+                self.current.calls.add(qualified.name.removeprefix("builtins."))
+            if isinstance(node.func, cst.Name):
+                self.facts[self.current.index].user_calls.append(node)
+        if isinstance(node.func, cst.Attribute):
+            receiver = root_name(node.func.value)
+            method = node.func.attr.value
+            if receiver is not None and not self.function_depth:
+                self.current.methods.append((receiver.value, method))
+            if receiver is not None and mutates(method, node):
+                self.mutated(receiver)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.assigned_target(node.target)
+        if isinstance(node.target, cst.Name) and not self.function_depth and self.current is not None:
+            self.current.reads.add(node.target.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.assigned_target(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.assigned_target(node.target)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        for target in elements(node.target):
+            if isinstance(target, cst.Name) and not self.function_depth and self.current is not None:
+                self.current.defines.add(target.value)
+                self.current.reads.add(target.value)
+            else:
+                self.assigned_target(target)
+
+    def assigned_target(self, target: cst.BaseExpression) -> None:
+        for element in elements(target):
+            if isinstance(element, (cst.Attribute, cst.Subscript)):
+                receiver = root_name(element)
+                if receiver is not None:
+                    self.mutated(receiver)
+
+    def mutated(self, name: cst.Name) -> None:
+        """`name` is changed in place; a module (`np.random.seed`) or a local of a function is not tracked."""
+        if self.current is None:
+            return
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None or name.value not in scope:
+            assignments = []
+        else:
+            assignments = list(scope[name.value])
+        if any(isinstance(assignment, ImportAssignment) for assignment in assignments):
+            return
+        if any(isinstance(assignment.node, cst.Param) for assignment in assignments):
+            self.facts[self.current.index].mutated_params.add(name.value)
+            return
+        if assignments and not any(isinstance(assignment.scope, GlobalScope) for assignment in assignments):
+            return
+        if self.function_depth:
+            self.facts[self.current.index].deferred_writes.add(name.value)
+        else:
+            self.current.defines.add(name.value)
+
+
+def elements(target: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [item for element in target.elements for item in elements(element.value)]
+    return [target]
+
+
+def root_name(node: cst.BaseExpression) -> cst.Name | None:
+    """The variable at the root of `a.b[c].d(...)`."""
+    while True:
+        if isinstance(node, cst.Name):
+            return node
+        if isinstance(node, (cst.Attribute, cst.Subscript)):
+            node = node.value
+        elif isinstance(node, cst.Call):
+            node = node.func
+        else:
+            return None
+
+
+def mutates(method: str, call: cst.Call) -> bool:
+    inplace = any(
+        arg.keyword is not None and arg.keyword.value == INPLACE_KEYWORD and not is_false(arg.value) for arg in call.args
+    )
+    return inplace or method not in PURE_METHODS
+
+
+def is_false(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "False"
+
+
+def collect_facts(statements: list[Statement]) -> tuple[dict[int, Facts], list[Finding]]:
+    """Fill defines, reads and calls of every statement; return the deferred facts and findings (star imports)."""
+    module = cst.Module(body=[statement.node for statement in statements])
+    wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
+    collector = FactsCollector(statements)
+    wrapper.visit(collector)
+    scopes = {scope for scope in wrapper.resolve(ScopeProvider).values() if scope is not None}
+    findings = []
+    for scope in scopes:
+        for assignment in scope.assignments:
+            record_assignment(collector, assignment)
+        for access in scope.accesses:
+            record_access(collector, access)
+    for statement in statements:
+        statement.literal = literal_of(statement.node)
+        if statement.kind == "import" and isinstance(statement.node.body[0].names, cst.ImportStar):
+            findings.append(Finding("star import", str(statement.origin), "names it binds are unknown to the analysis"))
+    return collector.facts, findings
+
+
+def record_assignment(collector: FactsCollector, assignment) -> None:
+    if isinstance(assignment, BuiltinAssignment) or not isinstance(assignment.scope, GlobalScope):
+        return
+    statement = collector.owner.get(id(assignment.node))
+    if statement is None:
+        return
+    if id(assignment.node) in collector.deferred:
+        collector.facts[statement.index].deferred_writes.add(assignment.name)
+    else:
+        statement.defines.add(assignment.name)
+
+
+def record_access(collector: FactsCollector, access) -> None:
+    if not isinstance(access.node, cst.Name):
+        return
+    referents = [ref for ref in access.referents if not isinstance(ref, BuiltinAssignment)]
+    if access.referents and not referents:
+        return
+    if referents and not any(isinstance(ref.scope, GlobalScope) for ref in referents):
+        return
+    statement = collector.owner.get(id(access.node))
+    if statement is None:
+        return
+    name = access.node.value
+    if id(access.node) in collector.deferred:
+        collector.facts[statement.index].deferred_reads.add(name)
+    else:
+        statement.reads.add(name)
+
+
+def link(statements: list[Statement], facts: dict[int, Facts]) -> nx.DiGraph:
+    """Edges from the latest earlier binder of each name read; calls pull in what the called function reads/writes."""
+    graph = nx.DiGraph()
+    latest: dict[str, int] = {}
+    for statement in statements:
+        graph.add_node(statement.index, origin=str(statement.origin), label=statement.label)
+        statement.defines |= called_writes(statement, facts, statements, latest)
+        for name in sorted(statement.reads):
+            binder = latest.get(name)
+            if binder is None:
+                continue
+            statement.sources[name] = binder
+            if graph.has_edge(binder, statement.index):
+                graph.edges[binder, statement.index]["names"].append(name)
+            else:
+                graph.add_edge(binder, statement.index, names=[name])
+        for name in statement.defines:
+            latest[name] = statement.index
+    return graph
+
+
+def called_writes(
+    statement: Statement, facts: dict[int, Facts], statements: list[Statement], latest: dict[str, int]
+) -> set[str]:
+    """Reading a function defined in the source reads what its body reads (transitively) and binds what it writes;
+    names passed to such a function may be changed by it."""
+    writes: set[str] = set()
+    seen: set[int] = set()
+    pending = sorted(statement.reads)
+    while pending:
+        binder = latest.get(pending.pop())
+        if binder is None or binder in seen or statements[binder].kind not in ("def", "class"):
+            continue
+        seen.add(binder)
+        body = facts[binder]
+        new = body.deferred_reads - statement.reads
+        statement.reads |= new
+        pending.extend(new)
+        writes |= body.deferred_writes
+    for call in facts[statement.index].user_calls:
+        binder = latest.get(call.func.value)
+        if binder is not None and statements[binder].kind == "def":
+            changed = facts[binder].mutated_params
+            writes |= {arg for param, arg in arguments(statements[binder].node, call) if param in changed and arg in latest}
+    return writes
+
+
+def arguments(function: cst.FunctionDef, call: cst.Call) -> list[tuple[str, str]]:
+    """(parameter, variable) pairs for the plain-name arguments of a call to `function`."""
+    params = [param.name.value for param in (*function.params.posonly_params, *function.params.params)]
+    pairs = []
+    for position, arg in enumerate(call.args):
+        if not isinstance(arg.value, cst.Name) or arg.star:
+            continue
+        if arg.keyword is not None:
+            pairs.append((arg.keyword.value, arg.value.value))
+        elif position < len(params):
+            pairs.append((params[position], arg.value.value))
+    return pairs

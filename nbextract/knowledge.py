@@ -1,0 +1,92 @@
+"""What nbextract knows about common libraries, as data: one table per question the analysis asks.
+
+Like gather's API specs: a method not listed as pure is assumed to change its receiver.
+"""
+
+from __future__ import annotations
+
+PURE_METHODS = frozenset(
+    """
+    predict predict_proba predict_log_proba decision_function transform inverse_transform score score_samples
+    get_params get_feature_names_out kneighbors
+    head tail describe info copy drop groupby mean median std var sum min max count value_counts unique nunique
+    isna isnull notna notnull astype reshape ravel flatten plot hist corr cov apply map applymap merge join concat query
+    sort_values sort_index reset_index set_index fillna dropna replace rename select_dtypes to_numpy tolist to_list
+    to_dict to_frame values items keys get format split strip lower upper startswith endswith join lstrip rstrip
+    argmax argmin argsort round abs clip cumsum diff shift pct_change rolling resample agg aggregate assign pivot
+    pivot_table melt stack unstack explode sample nlargest nsmallest idxmax idxmin any all where mask isin between
+    str dt cat loc iloc at iat numpy cpu detach item squeeze unsqueeze view float double long int argwhere nonzero
+    dot matmul transpose T eval_ __len__ __getitem__ encode decode readlines read
+    """.split()
+)
+
+INPLACE_KEYWORD = "inplace"
+
+SEED_CALLS = frozenset(
+    {
+        "numpy.random.seed",
+        "random.seed",
+        "torch.manual_seed",
+        "torch.cuda.manual_seed",
+        "torch.cuda.manual_seed_all",
+        "tensorflow.random.set_seed",
+        "tf.random.set_seed",
+        "sklearn.utils.check_random_state",
+        "set_seed",
+        "transformers.set_seed",
+    }
+)
+
+PREDICT_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function", "fit_predict")
+TRANSFORM_METHODS = ("transform",)
+
+SPLIT_CALLS = frozenset({"sklearn.model_selection.train_test_split", "train_test_split"})
+
+LOADER_PREFIXES = (
+    "pandas.read_",
+    "numpy.load",
+    "numpy.loadtxt",
+    "numpy.genfromtxt",
+    "sklearn.datasets.load_",
+    "sklearn.datasets.fetch_",
+    "sklearn.datasets.make_",
+    "open",
+    "json.load",
+    "datasets.load_dataset",
+    "torchvision.datasets.",
+    "polars.read_",
+)
+
+METRIC_MARKERS = ("_score", "_error", "_report", "confusion_matrix", "sklearn.metrics.", "cross_val_")
+
+DISPLAY_CALLS = frozenset({"print", "display", "IPython.display.display", "pprint.pprint", "logging.info"})
+
+PLOT_PREFIXES = ("matplotlib.", "seaborn.", "plotly.", "IPython.display.", "scikitplot.", "yellowbrick.")
+
+PLOT_METHODS = frozenset({"plot", "hist", "imshow", "scatter", "show", "savefig", "boxplot", "bar", "barh"})
+
+SAVE_CALLS = frozenset(
+    {"joblib.dump", "pickle.dump", "numpy.save", "numpy.savez", "torch.save", "json.dump", "dill.dump", "cloudpickle.dump"}
+)
+SAVE_METHODS = frozenset({"save", "save_model", "save_pretrained", "to_csv", "to_parquet", "to_json", "to_pickle", "savefig"})
+LOAD_CALLS = frozenset({"joblib.load", "pickle.load", "numpy.load", "torch.load", "json.load", "dill.load"})
+
+FIT_METHODS = frozenset({"fit", "fit_transform", "fit_predict", "partial_fit", "train"})
+
+REDUCING_METHODS = frozenset({"sum", "mean", "max", "min", "std", "var", "count", "value_counts", "describe", "nunique"})
+
+
+def is_loader(name: str) -> bool:
+    return any(name == prefix or name.startswith(prefix) for prefix in LOADER_PREFIXES)
+
+
+def is_metric(name: str) -> bool:
+    return any(marker in name for marker in METRIC_MARKERS)
+
+
+def is_plot(name: str) -> bool:
+    return name.startswith(PLOT_PREFIXES) or name in {"plt.show"}
+
+
+def is_seed(name: str) -> bool:
+    return name in SEED_CALLS or name.endswith(".manual_seed") or name.endswith("random.seed")

@@ -1,0 +1,128 @@
+"""Stage 1: read a notebook, a percent-format script, a sphinx-gallery script or a plain script into a Document."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from .document import STAGES, Cell, Document
+from .errors import ReadError
+
+PERCENT_CELL = re.compile(r"^#\s?%%", re.MULTILINE)
+SPHINX_BLOCK = re.compile(r"^#\s?#{20,}\s*$", re.MULTILINE)
+MARKER = re.compile(r"^#\s*nbextract:\s*(\w+)\s*$")
+KINDS = ("ipynb", "percent", "sphinx", "script")
+
+
+def read(path: str | Path) -> Document:
+    """Read SOURCE into cells; raise ReadError (exit 2) naming the file when it cannot be read."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ReadError("no such file", path=str(path)) from None
+    except OSError as exc:
+        raise ReadError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ReadError(f"not UTF-8 text (byte {exc.start})", path=str(path)) from None
+    kind = source_kind(path, text)
+    cells = READERS[kind](text, str(path))
+    return Document(str(path), kind, hashlib.sha256(raw).hexdigest(), cells)
+
+
+def source_kind(path: Path, text: str) -> str:
+    """ipynb by extension; a .py is percent, sphinx or a plain script by its separators."""
+    if path.suffix == ".ipynb":
+        return "ipynb"
+    if path.suffix != ".py":
+        raise ReadError(f"unsupported file type {path.suffix or '(none)'!r}; expected .ipynb or .py", path=str(path))
+    if PERCENT_CELL.search(text):
+        return "percent"
+    if SPHINX_BLOCK.search(text):
+        return "sphinx"
+    return "script"
+
+
+def read_ipynb(text: str, path: str) -> list[Cell]:
+    import nbformat
+
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+        nbformat.validate(notebook)
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
+        raise ReadError(f"not a valid notebook: {first_line(str(exc))}", path=path) from None
+    except nbformat.ValidationError as exc:
+        raise ReadError(f"not a valid notebook: {first_line(exc.message)}", path=path) from None
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ReadError(f"not a notebook: {first_line(str(exc))}", path=path) from None
+    return [
+        tagged(Cell(number, cell.source, cell.cell_type, tuple(cell.metadata.get("tags", ())), cell.get("id")))
+        for number, cell in enumerate(notebook.cells, start=1)
+    ]
+
+
+def read_jupytext(fmt: str):
+    """A reader for one of jupytext's script formats."""
+
+    def reader(text: str, path: str) -> list[Cell]:
+        import jupytext
+
+        try:
+            notebook = jupytext.reads(text, fmt=fmt)
+        except Exception as exc:  # jupytext raises many kinds; any of them means unreadable input
+            raise ReadError(f"cannot read as {fmt}: {first_line(str(exc))}", path=path) from None
+        kept = [cell for cell in notebook.cells if cell.source.strip() and not added_by_jupytext(cell, text)]
+        return [
+            tagged(Cell(number, cell.source, cell.cell_type, tuple(cell.metadata.get("tags", ()))))
+            for number, cell in enumerate(kept, start=1)
+        ]
+
+    return reader
+
+
+def added_by_jupytext(cell, text: str) -> bool:
+    """jupytext's sphinx reader adds a `%matplotlib inline` cell that is not in the file."""
+    return cell.cell_type == "code" and cell.source == "%matplotlib inline" and "%matplotlib" not in text
+
+
+def read_script(text: str, path: str) -> list[Cell]:
+    """A plain script is one cell, split where a `# nbextract: <stage>` marker line starts a block."""
+    cells: list[Cell] = []
+    block: list[str] = []
+    start, tag = 0, ()
+    for number, line in enumerate(text.splitlines(keepends=True)):
+        marker = MARKER.match(line.strip()) if not line[:1].isspace() else None
+        if marker and marker.group(1) in STAGES:
+            if "".join(block).strip():
+                cells.append(Cell(len(cells) + 1, "".join(block), tags=tag, line_offset=start))
+            block, start, tag = [], number + 1, (f"nbextract:{marker.group(1)}",)
+            continue
+        block.append(line)
+    if "".join(block).strip() or not cells:
+        cells.append(Cell(len(cells) + 1, "".join(block), tags=tag, line_offset=start))
+    return cells
+
+
+def tagged(cell: Cell) -> Cell:
+    """Record a `# nbextract: <stage>` comment on the first line of a cell as the cell's tag."""
+    first = cell.source.lstrip().split("\n", 1)[0].strip()
+    marker = MARKER.match(first)
+    if cell.kind == "code" and marker and marker.group(1) in STAGES:
+        cell.tags = (*cell.tags, f"nbextract:{marker.group(1)}")
+    return cell
+
+
+def first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else "unknown error"
+
+
+READERS = {
+    "ipynb": read_ipynb,
+    "percent": read_jupytext("py:percent"),
+    "sphinx": read_jupytext("py:sphinx"),
+    "script": read_script,
+}
