@@ -58,6 +58,41 @@ def graph(source: str, fmt: str) -> None:
     click.echo(draw(analyse(source), fmt), nl=False)
 
 
+@cli.command()
+@SOURCE
+@click.option("-o", "--output-dir", "out", type=click.Path(file_okay=False, path_type=str), help="Where to write the project (default ./NAME).")
+@click.option("--name", help="Package name (default: SOURCE's stem as an identifier).")
+@click.option("--input", "input_var", metavar="VAR", help="The raw input variable of the prediction.")
+@click.option("--output", "output_var", metavar="VAR", help="The final output variable.")
+@click.option("--execute", is_flag=True, help="Run the source once and keep its fitted state and examples.")
+@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option("--template-dir", type=click.Path(file_okay=False, exists=True, path_type=str), help="Templates that replace the built-in ones.")
+@reported
+def convert(source, out, name, input_var, output_var, execute, force, template_dir) -> None:
+    """Convert a notebook or script into an inference package with a training script."""
+    from pathlib import Path
+
+    from .convert import convert as run_conversion
+    from .options import Options
+
+    options = Options(
+        source=Path(source),
+        output=Path(out) if out else None,
+        name=name,
+        input_var=input_var,
+        output_var=output_var,
+        execute=execute,
+        force=force,
+        template_dir=Path(template_dir) if template_dir else None,
+    )
+    result = run_conversion(options)
+    manifest = result.manifest
+    click.echo(
+        f"{source} -> {result.output}: input {manifest['inputs'][0]['name']}, output {manifest['outputs'][0]['name']}, "
+        f"{len(manifest['artifacts'])} artifacts; report: {result.output / 'CONVERSION.md'}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="nbextract", standalone_mode=False)

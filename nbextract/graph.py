@@ -45,6 +45,7 @@ class Statement:
     calls: set[str] = field(default_factory=set)
     methods: list[tuple[str, str]] = field(default_factory=list)
     sources: dict[str, int] = field(default_factory=dict)
+    body_reads: set[str] = field(default_factory=set)
     literal: object = field(default=NO_LITERAL, repr=False)
 
     @property
@@ -407,6 +408,7 @@ def link(statements: list[Statement], facts: dict[int, Facts]) -> nx.DiGraph:
     latest: dict[str, int] = {}
     for statement in statements:
         graph.add_node(statement.index, origin=str(statement.origin), label=statement.label)
+        statement.body_reads = set(facts[statement.index].deferred_reads)
         statement.defines |= called_writes(statement, facts, statements, latest)
         for name in sorted(statement.reads):
             binder = latest.get(name)

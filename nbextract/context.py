@@ -1,0 +1,217 @@
+"""What the templates receive: one dictionary built from the plan and the rewritten code.
+
+VARIABLES documents every key; `nbextract templates export` lists it, so the documentation cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import __version__, dependencies
+from .draw import mermaid
+from .options import Options
+from .rewrite import Code, StageCode
+from .slice import Plan
+
+DEFAULT_BATCH_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One config.toml entry: key, value, Python type, env var, where it was found and what it affects."""
+
+    key: str
+    value: object
+    type: str
+    env: str
+    origin: str
+    affects: str
+    path: bool = False
+
+    @property
+    def toml(self) -> str:
+        return json.dumps(self.value)
+
+    @property
+    def default(self) -> str:
+        return repr(self.value)
+
+
+VARIABLES = {
+    "package": ("str", "the Python package name (NAME)"),
+    "env_prefix": ("str", "prefix of the environment variables that override settings, e.g. NAME_"),
+    "source": ("dict", "path, name, kind and sha256 of the converted source"),
+    "version": ("str", "the nbextract version that generated the project"),
+    "python_version": ("str", "major.minor of the Python that ran the conversion"),
+    "settings": ("list[Setting]", "config entries: key, value, type, env, origin, affects, path, toml, default"),
+    "stages": ("dict[str, StageCode]", "preprocess/infer/postprocess: function, params, returns, code, imports, helper_names, origins"),
+    "stage_calls": ("dict[str, str]", "the call expression pipeline.py uses for each stage"),
+    "batched_infer": ("dict | None", "function (a partial of infer) and data name when infer runs in batches"),
+    "secrets": ("list[dict]", "env, kind and origin of each secret the source held"),
+    "input": ("dict", "name and origin of the raw input variable"),
+    "output": ("dict", "name and origin of the final output variable"),
+    "artifacts": ("list[dict]", "fitted state: variable, path, format, origin"),
+    "helpers": ("str", "code of functions, classes and constants the package needs (empty: no helpers.py)"),
+    "helper_imports": ("list[str]", "import lines of helpers.py"),
+    "helper_names": ("list[str]", "names helpers.py defines"),
+    "train_main": ("str", "code of training/train.py's main() (empty: no training script)"),
+    "train_imports": ("list[str]", "import lines of training/train.py"),
+    "train_helper_names": ("list[str]", "names train.py imports from the package's helpers"),
+    "dependencies": ("list[str]", "pinned requirements of the inference package"),
+    "training_requirements": ("list[str]", "pinned requirements of training only"),
+    "statements": ("list[dict]", "per statement: origin, code label, stage, reason"),
+    "findings": ("list[dict]", "kind, origin and message of each finding"),
+    "magics": ("list[dict]", "cell, line, magic, action and detail of each magic"),
+    "graph_mermaid": ("str", "the statement graph in Mermaid, coloured by stage"),
+    "manifest": ("dict", "the content of nbextract.json"),
+}
+
+
+def build(plan: Plan, code: Code, options: Options) -> dict:
+    package = options.package
+    prefix = f"{package.upper()}_"
+    document = plan.graph.document
+    out = options.out_dir.resolve()
+    settings = [*settings_from_plan(plan, prefix), *builtin_settings(plan, options, prefix, out)]
+    artifacts = [
+        {"variable": a.variable, "path": f"artifacts/{a.variable}.joblib", "format": "joblib", "origin": a.origin}
+        for a in plan.artifacts
+    ]
+    statements = [
+        {
+            "origin": str(plan.graph.statements[index].origin),
+            "label": plan.graph.statements[index].label,
+            "stage": fate.stage,
+            "reason": fate.reason,
+        }
+        for index, fate in sorted(plan.fates.items())
+    ]
+    statements += [{"origin": str(s.origin), "label": s.label, "stage": "dropped", "reason": "tagged nbextract:skip"} for s in plan.graph.skipped]
+    findings = [asdict(finding) for finding in plan.graph.findings]
+    magics = [asdict(decision) for decision in plan.graph.magics]
+    source = {"path": document.path, "name": Path(document.path).name, "kind": document.kind, "sha256": document.sha256}
+    inference_imports = [line for stage in code.stages.values() for line in stage.imports] + code.helper_imports
+    runtime = dependencies.pinned(inference_imports, extra=("joblib",))
+    training = [req for req in dependencies.pinned(code.train_imports) if req not in runtime]
+    installed = [m["detail"] for m in magics if m["action"] == "dependency"]
+    manifest = {
+        "nbextract_version": __version__,
+        "package": package,
+        "source": {"path": document.path, "kind": document.kind, "sha256": document.sha256},
+        "inputs": [{"name": plan.input.name, "origin": plan.input.origin}],
+        "outputs": [{"name": plan.output.name, "origin": plan.output.origin}],
+        "artifacts": [{k: a[k] for k in ("variable", "path", "format")} for a in artifacts],
+        "config": [{"key": s.key, "value": s.value, "env": s.env, "origin": s.origin} for s in settings],
+        "secrets": [],
+        "statements": [{"origin": s["origin"], "stage": s["stage"], "reason": s["reason"]} for s in statements],
+        "findings": findings,
+        "dependencies": runtime,
+        "training_dependencies": training,
+        "installed_in_source": installed,
+    }
+    stage_map = {index: fate.stage for index, fate in plan.fates.items()}
+    return {
+        "package": package,
+        "env_prefix": prefix,
+        "source": source,
+        "version": __version__,
+        "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "settings": settings,
+        "stages": code.stages,
+        "stage_calls": stage_calls(code.stages),
+        "batched_infer": batched(code.stages["infer"]),
+        "secrets": [],
+        "input": {"name": plan.input.name, "origin": plan.input.origin},
+        "output": {"name": plan.output.name, "origin": plan.output.origin},
+        "artifacts": artifacts,
+        "helpers": code.helpers,
+        "helper_imports": code.helper_imports,
+        "helper_names": code.helper_names,
+        "train_main": code.train_body if plan.train else "",
+        "train_imports": code.train_imports,
+        "train_helper_names": code.train_helper_names,
+        "dependencies": runtime,
+        "training_requirements": training,
+        "statements": statements,
+        "findings": findings,
+        "magics": magics,
+        "graph_mermaid": mermaid(plan.graph, stage_map),
+        "manifest": manifest,
+    }
+
+
+def settings_from_plan(plan: Plan, prefix: str) -> list[Setting]:
+    return [
+        Setting(
+            value.key,
+            value.value,
+            type(value.value).__name__,
+            f"{prefix}{value.key.upper()}",
+            value.origin,
+            f"read by the inference path as {value.variable}",
+        )
+        for value in plan.config
+    ]
+
+
+def builtin_settings(plan: Plan, options: Options, prefix: str, out: Path) -> list[Setting]:
+    workdir = relative_to_project(Path(plan.graph.document.path).resolve().parent, out)
+    entries = [
+        ("batch_size", DEFAULT_BATCH_SIZE, "int", "generated", "rows per call of infer(); larger is faster per row and uses more memory (1-4096)"),
+        ("device", "auto", "str", "generated", "where models run: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps"),
+        ("artifacts_dir", "artifacts", "str", "generated", "folder of the fitted state written by training/train.py"),
+        ("workdir", workdir, "str", plan.graph.document.path, "folder training runs in: the source's own folder, so its relative data paths still resolve"),
+    ]
+    taken = {value.key for value in plan.config}
+    return [
+        Setting(key, value, kind, f"{prefix}{key.upper()}", origin, affects, path=key in ("artifacts_dir", "workdir"))
+        for key, value, kind, origin, affects in entries
+        if key not in taken
+    ]
+
+
+def relative_to_project(folder: Path, out: Path) -> str:
+    """A path relative to the generated project when it stays close, else absolute."""
+    try:
+        relative = Path(*([".."] * len(out.relative_to(common(out, folder)).parts)), folder.relative_to(common(out, folder)))
+    except ValueError:
+        return str(folder)
+    return relative.as_posix() if relative.parts.count("..") <= 3 else str(folder)
+
+
+def common(a: Path, b: Path) -> Path:
+    parts = []
+    for x, y in zip(a.parts, b.parts):
+        if x != y:
+            break
+        parts.append(x)
+    return Path(*parts)
+
+
+def stage_calls(stages: dict[str, StageCode]) -> dict[str, str]:
+    """`name(arg=value, ...)` for each stage, with values from locals, artifacts or settings."""
+    calls = {}
+    for stage, code in stages.items():
+        args = ", ".join(f"{param.name}={value_of(param)}" for param in code.params)
+        calls[stage] = f"{code.function}({args})"
+    return calls
+
+
+def value_of(param) -> str:
+    if param.source == "artifact":
+        return f"self.artifacts[{param.key!r}]"
+    if param.source == "config":
+        return f"self.settings.{param.key}"
+    return param.name
+
+
+def batched(stage: StageCode) -> dict | None:
+    """infer runs in batches when it takes one data argument and returns one value."""
+    data = [param for param in stage.params if param.source in ("input", "stage")]
+    if len(data) != 1 or len(stage.returns) != 1:
+        return None
+    bound = ", ".join(f"{param.name}={value_of(param)}" for param in stage.params if param not in data)
+    return {"function": f"partial({stage.function}, {bound})" if bound else stage.function, "data": data[0].name}

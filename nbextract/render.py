@@ -1,0 +1,61 @@
+"""Stage 6: render the project from jinja2 templates; a template in --template-dir replaces the built-in one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from .errors import TemplateError
+
+SUFFIX = ".j2"
+RENAMES = {"gitignore": ".gitignore"}
+
+
+def builtin_dir() -> Path:
+    """Templates ship inside the wheel as nbextract/templates; a source checkout has them at the top level."""
+    packaged = Path(__file__).parent / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "templates"
+
+
+def template_names(directory: Path | None = None) -> list[str]:
+    root = directory or builtin_dir()
+    return sorted(path.relative_to(root).as_posix() for path in root.rglob(f"*{SUFFIX}"))
+
+
+def environment(template_dir: Path | None) -> jinja2.Environment:
+    loaders = [jinja2.FileSystemLoader(str(template_dir))] if template_dir else []
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader([*loaders, jinja2.FileSystemLoader(str(builtin_dir()))]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def output_path(template: str, package: str) -> str:
+    path = template[: -len(SUFFIX)].replace("__package__", package)
+    parent, _, name = path.rpartition("/")
+    name = RENAMES.get(name, name)
+    return f"{parent}/{name}" if parent else name
+
+
+def render(context: dict, template_dir: Path | None = None) -> dict[str, str]:
+    """Relative path -> text for every template that renders to something; an empty render writes no file."""
+    env = environment(template_dir)
+    files = {}
+    for name in template_names():
+        try:
+            text = env.get_template(name).render(**context)
+        except jinja2.TemplateSyntaxError as error:
+            raise TemplateError(f"template syntax error: {error.message}", path=error.filename or name, line=error.lineno) from None
+        except jinja2.UndefinedError as error:
+            raise TemplateError(f"undefined template variable: {error.message}", path=template_origin(env, name)) from None
+        if text.strip():
+            files[output_path(name, context["package"])] = text
+    return files
+
+
+def template_origin(env: jinja2.Environment, name: str) -> str:
+    source = env.loader.get_source(env, name)
+    return source[1] or name

@@ -1,0 +1,248 @@
+"""Stage 5: rewrite the planned statements into code pieces with libcst: stage functions, helpers, training script.
+
+Each piece keeps its provenance: every statement carries a `# cell N, line M` comment, as nbdev's markers do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from .graph import Statement
+from .slice import PREDICTION_NAME, Plan
+
+STAGE_FUNCTIONS = {"preprocess": "preprocess", "infer": "infer", "postprocess": "postprocess"}
+
+
+@dataclass(frozen=True)
+class Param:
+    """A stage function's parameter and where the pipeline takes its value: input, stage, artifact or config."""
+
+    name: str
+    source: str
+    key: str
+
+
+@dataclass
+class StageCode:
+    stage: str
+    function: str
+    params: list[Param]
+    returns: list[str]
+    code: str
+    imports: list[str]
+    helper_names: list[str]
+    origins: list[str]
+
+
+@dataclass
+class Code:
+    """Everything the templates need that is code rather than data."""
+
+    stages: dict[str, StageCode]
+    helpers: str
+    helper_imports: list[str]
+    helper_names: list[str]
+    train_body: str
+    train_imports: list[str]
+    train_helper_names: list[str]
+    output_name: str
+    findings: list[str] = field(default_factory=list)
+
+
+def rewrite(plan: Plan) -> Code:
+    statements = plan.graph.statements
+    helper_set = set(plan.helpers) | {index for index in plan.train if statements[index].kind == "class"}
+    helper_names = sorted({name for index in helper_set for name in statements[index].defines})
+    stages = {}
+    for position, stage in enumerate(("preprocess", "infer", "postprocess")):
+        later = [index for later_stage in ("preprocess", "infer", "postprocess")[position + 1 :] for index in plan.stages[later_stage]]
+        stages[stage] = stage_code(plan, stage, later, helper_set)
+    helpers = sorted(helper_set)
+    train = [index for index in plan.train if index not in helper_set and statements[index].kind != "import"]
+    return Code(
+        stages=stages,
+        helpers=module_code(statement_nodes(plan, helpers)),
+        helper_imports=imports_for(plan, helpers, reads_of_helpers(plan, helpers)),
+        helper_names=helper_names,
+        train_body=train_code(plan, train),
+        train_imports=imports_for(plan, plan.train, None),
+        train_helper_names=sorted({name for index in helper_set for name in statements[index].defines if any(name in statements[t].reads for t in plan.train)}),
+        output_name=plan.output.name,
+    )
+
+
+def stage_code(plan: Plan, stage: str, later: list[int], helper_set: set[int]) -> StageCode:
+    """One stage as a function: parameters are what its statements read from outside it, returns what later reads."""
+    statements = plan.graph.statements
+    indices = plan.stages[stage]
+    inside = set(indices)
+    artifacts = {artifact.variable: artifact for artifact in plan.artifacts}
+    config = {value.variable: value for value in plan.config}
+    params: dict[str, Param] = {}
+    for index in indices:
+        for name, binder in sorted(statements[index].sources.items()):
+            if binder in inside or statements[binder].kind == "import" or binder in helper_set:
+                continue
+            if name in artifacts and artifacts[name].statement == binder:
+                params.setdefault(name, Param(name, "artifact", name))
+            elif name in config and config[name].statement == binder:
+                params.setdefault(name, Param(name, "config", config[name].key))
+            elif binder == plan.input.statement and name == plan.input.name:
+                params.setdefault(name, Param(name, "input", name))
+            else:
+                params.setdefault(name, Param(name, "stage", name))
+    if not indices:
+        name = upstream_value(plan, stage)
+        params[name] = Param(name, "input" if stage == "preprocess" else "stage", name)
+    returns = stage_returns(plan, indices, later) if indices else [next(iter(params))]
+    data = sorted((p for p in params.values() if p.source in ("input", "stage")), key=lambda p: p.name)
+    rest = sorted((p for p in params.values() if p.source not in ("input", "stage")), key=lambda p: (p.source, p.name))
+    ordered = data + rest
+    body = [provenance(as_assignment(plan, statements[index]), statements[index]) for index in indices]
+    function = function_code(STAGE_FUNCTIONS[stage], [p.name for p in ordered], body, returns, STAGE_DOCS[stage])
+    used_helpers = sorted({name for index in indices for name, binder in statements[index].sources.items() if binder in helper_set})
+    return StageCode(
+        stage,
+        STAGE_FUNCTIONS[stage],
+        ordered,
+        returns,
+        function,
+        imports_for(plan, indices, None),
+        used_helpers,
+        [str(statements[index].origin) for index in indices],
+    )
+
+
+STAGE_DOCS = {
+    "preprocess": "Raw input -> model input.",
+    "infer": "Model input -> raw predictions.",
+    "postprocess": "Raw predictions -> the final output.",
+}
+
+
+def upstream_value(plan: Plan, stage: str) -> str:
+    """What an empty stage passes through: the input for preprocess, the prediction for postprocess."""
+    if stage == "preprocess":
+        return plan.input.name
+    return stage_returns(plan, plan.stages["infer"], [])[0]
+
+
+def stage_returns(plan: Plan, indices: list[int], later: list[int]) -> list[str]:
+    """Names bound here that later stages read; the output if it is bound here."""
+    statements = plan.graph.statements
+    inside = set(indices)
+    if plan.output.statement in inside:
+        return [plan.output.name]
+    names = sorted({name for index in later for name, binder in statements[index].sources.items() if binder in inside})
+    return names or [bound(statements[indices[-1]])]
+
+
+def bound(statement: Statement) -> str:
+    return sorted(statement.defines)[0] if statement.defines else PREDICTION_NAME
+
+
+def as_assignment(plan: Plan, statement: Statement) -> cst.BaseStatement:
+    """A bare prediction expression `clf.predict(X)` becomes `prediction = clf.predict(X)`."""
+    node = statement.node
+    is_output = statement.index == plan.output.statement and plan.output.name == PREDICTION_NAME
+    if is_output and isinstance(node, cst.SimpleStatementLine) and isinstance(node.body[0], cst.Expr):
+        assign = cst.Assign(targets=[cst.AssignTarget(cst.Name(PREDICTION_NAME))], value=node.body[0].value)
+        return node.with_changes(body=[assign])
+    return node
+
+
+def provenance(node: cst.BaseStatement, statement: Statement) -> cst.BaseStatement:
+    comment = cst.EmptyLine(comment=cst.Comment(f"# {statement.origin}"))
+    kept = [line for line in node.leading_lines if line.comment is not None]
+    return node.with_changes(leading_lines=[*kept, comment])
+
+
+def function_code(name: str, params: list[str], body: list[cst.BaseStatement], returns: list[str], doc: str) -> str:
+    """`def name(params): "doc"; body; return returns` (no return statement when `returns` is empty)."""
+    docstring = cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{doc}"""'))])
+    tail = []
+    if returns:
+        value = cst.Name(returns[0]) if len(returns) == 1 else cst.Tuple([cst.Element(cst.Name(r)) for r in returns])
+        tail = [cst.SimpleStatementLine([cst.Return(value)])]
+    function = cst.FunctionDef(
+        name=cst.Name(name),
+        params=cst.Parameters(params=[cst.Param(cst.Name(param)) for param in params]),
+        body=cst.IndentedBlock(body=[docstring, *body, *tail]),
+    )
+    return cst.Module(body=[function]).code
+
+
+def statement_nodes(plan: Plan, indices: list[int]) -> list[cst.BaseStatement]:
+    statements = plan.graph.statements
+    return [provenance(statements[index].node, statements[index]) for index in indices]
+
+
+def module_code(nodes: list[cst.BaseStatement]) -> str:
+    return cst.Module(body=nodes).code if nodes else ""
+
+
+def reads_of_helpers(plan: Plan, helpers: list[int]) -> dict[str, int]:
+    """name -> binder for everything helper code reads, bodies included, as of the prediction."""
+    statements = plan.graph.statements
+    reads = {}
+    for index in helpers:
+        for name in statements[index].body_reads | statements[index].reads:
+            binder = plan.graph.binder(plan.prediction, name)
+            if binder is not None:
+                reads[name] = binder
+    return reads
+
+
+def imports_for(plan: Plan, indices: list[int], reads: dict[str, int] | None) -> list[str]:
+    """Import statements binding the names these statements read, trimmed to those names, in source order."""
+    statements = plan.graph.statements
+    wanted: dict[int, set[str]] = {}
+    pairs = reads.items() if reads is not None else [
+        (name, binder) for index in indices for name, binder in statements[index].sources.items()
+    ]
+    for name, binder in pairs:
+        if statements[binder].kind == "import":
+            wanted.setdefault(binder, set()).add(name)
+    return [trimmed_import(statements[binder].node, names) for binder, names in sorted(wanted.items())]
+
+
+def trimmed_import(node: cst.SimpleStatementLine, names: set[str]) -> str:
+    statement = node.body[0]
+    if isinstance(statement.names, cst.ImportStar):
+        return cst.Module(body=[node.with_changes(leading_lines=[])]).code.strip()
+    kept = [alias for alias in statement.names if alias_name(alias) in names]
+    kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    if isinstance(statement, cst.ImportFrom):
+        statement = statement.with_changes(names=kept, lpar=None, rpar=None)
+    else:
+        statement = statement.with_changes(names=kept)
+    return cst.Module(body=[cst.SimpleStatementLine([statement])]).code.strip()
+
+
+def alias_name(alias: cst.ImportAlias) -> str:
+    if alias.asname is not None:
+        return alias.asname.name.value
+    return cst.Module(body=[]).code_for_node(alias.name).split(".")[0]
+
+
+TRAIN_PROLOGUE = (
+    "project_settings = load_settings()\n",
+    "os.chdir(project_settings.workdir)\n",
+)
+
+
+def train_code(plan: Plan, indices: list[int]) -> str:
+    """`def main()`: the training statements in source order, run in the source's folder, each fitted state
+    saved right after the statement that makes it."""
+    statements = plan.graph.statements
+    saves: dict[int, list[str]] = {}
+    for artifact in plan.artifacts:
+        saves.setdefault(artifact.statement, []).append(artifact.variable)
+    nodes: list[cst.BaseStatement] = [cst.parse_statement(line) for line in TRAIN_PROLOGUE]
+    for index in indices:
+        nodes.append(provenance(statements[index].node, statements[index]))
+        for variable in saves.get(index, []):
+            nodes.append(cst.parse_statement(f"save_artifact(project_settings, {variable!r}, {variable})\n"))
+    return function_code("main", [], nodes, [], "Rebuild the fitted state and save it into artifacts/.")

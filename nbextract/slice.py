@@ -1,0 +1,381 @@
+"""Stage 4: classify statements and slice the inference path back to the fitted state.
+
+Decisions, in order: the prediction (tag, --output or the last predict-like call), the final output (the prediction
+followed through its post-processing), the raw input (walking back through data positions to a split, a loader or
+--input), the inference statements (those fed by the input that feed the prediction), the fitted state they read
+(artifacts), the training slice that produces it, and a fate with a reason for every other statement.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import libcst as cst
+import networkx as nx
+
+from . import knowledge
+from .errors import ConversionError
+from .graph import NO_LITERAL, Statement, StatementGraph
+from .options import Options
+
+PREDICTION_NAME = "prediction"
+INFERENCE_STAGES = ("preprocess", "infer", "postprocess")
+
+
+@dataclass(frozen=True)
+class Boundary:
+    name: str
+    statement: int
+    origin: str
+
+
+@dataclass(frozen=True)
+class Artifact:
+    variable: str
+    statement: int
+    origin: str
+
+
+@dataclass(frozen=True)
+class ConfigValue:
+    key: str
+    variable: str
+    value: object
+    statement: int
+    origin: str
+
+
+@dataclass(frozen=True)
+class Fate:
+    stage: str
+    reason: str
+
+
+@dataclass
+class Plan:
+    graph: StatementGraph
+    input: Boundary
+    output: Boundary
+    prediction: int
+    stages: dict[str, list[int]]
+    train: list[int]
+    artifacts: list[Artifact]
+    config: list[ConfigValue]
+    helpers: list[int]
+    fates: dict[int, Fate] = field(default_factory=dict)
+
+    @property
+    def inference(self) -> list[int]:
+        return sorted(index for stage in INFERENCE_STAGES for index in self.stages[stage])
+
+
+def plan(graph: StatementGraph, options: Options) -> Plan:
+    statements = graph.statements
+    prediction = find_prediction(graph, options)
+    output, post = find_output(graph, prediction, options)
+    source = find_input(graph, prediction, options)
+    inference = inference_slice(graph, source, prediction, post)
+    stages = split_stages(statements, inference, prediction, post)
+    artifacts, config, helpers = external_reads(graph, inference, source)
+    train = training_slice(graph, artifacts, helpers, inference)
+    result = Plan(graph, source, output, prediction, stages, train, artifacts, config, helpers)
+    result.fates = fates(result)
+    return result
+
+
+def conversion_error(graph: StatementGraph, message: str) -> ConversionError:
+    return ConversionError(message, path=graph.document.path)
+
+
+def predict_call(statement: Statement) -> str | None:
+    """The predict-like method this statement calls on a variable, if any (predict before transform)."""
+    methods = [method for _, method in statement.methods]
+    for wanted in (*knowledge.PREDICT_METHODS, *knowledge.TRANSFORM_METHODS):
+        if wanted in methods:
+            return wanted
+    return None
+
+
+def is_evaluation(statement: Statement) -> bool:
+    return any(knowledge.is_metric(call) or knowledge.is_plot(call) or call in knowledge.DISPLAY_CALLS for call in statement.calls)
+
+
+def find_prediction(graph: StatementGraph, options: Options) -> int:
+    statements = graph.statements
+    if options.output_var:
+        binder = graph.binder(len(statements), options.output_var)
+        if binder is None:
+            raise conversion_error(graph, f"--output {options.output_var}: no statement binds this variable")
+        chain = [binder, *sorted(nx.ancestors(graph.graph, binder), reverse=True)]
+        return next((index for index in chain if predict_call(statements[index])), binder)
+    tagged = [statement.index for statement in statements if statement.tag == "infer"]
+    if tagged:
+        return tagged[-1]
+    for rank in (knowledge.PREDICT_METHODS, knowledge.TRANSFORM_METHODS):
+        found = [
+            statement.index
+            for statement in statements
+            if predict_call(statement) in rank and statement.kind in ("assign", "expr") and not is_evaluation(statement)
+        ]
+        if found:
+            return found[-1]
+    raise conversion_error(
+        graph, "no prediction call found; mark the inference cell with the tag nbextract:infer or pass --output VAR"
+    )
+
+
+def bound_name(statement: Statement) -> str:
+    """The variable an assignment binds (its plain target), or PREDICTION_NAME for a bare expression."""
+    node = statement.node
+    small = node.body[0] if isinstance(node, cst.SimpleStatementLine) else None
+    if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
+        return small.targets[0].target.value
+    if isinstance(small, (cst.AnnAssign, cst.AugAssign)) and isinstance(small.target, cst.Name):
+        return small.target.value
+    return PREDICTION_NAME
+
+
+def find_output(graph: StatementGraph, prediction: int, options: Options) -> tuple[Boundary, list[int]]:
+    """The final output: an explicit --output, else the prediction followed through element-wise post-processing."""
+    statements = graph.statements
+    if options.output_var:
+        binder = graph.binder(len(statements), options.output_var)
+        post = [index for index in range(prediction + 1, binder + 1) if index == binder or binder in nx.descendants(graph.graph, index)]
+        return Boundary(options.output_var, binder, str(statements[binder].origin)), post
+    chain, post = {prediction}, []
+    ground_truth = split_siblings(graph, prediction)
+    for statement in statements[prediction + 1 :]:
+        if statement.kind != "assign" or is_evaluation(statement) or not chain & set(statement.sources.values()):
+            continue
+        if ground_truth & {(name, source) for name, source in statement.sources.items()}:
+            continue
+        if any(method in knowledge.REDUCING_METHODS for _, method in statement.methods):
+            continue
+        if any(knowledge.is_metric(call) for call in statement.calls):
+            continue
+        chain.add(statement.index)
+        post.append(statement.index)
+    last = post[-1] if post else prediction
+    return Boundary(bound_name(statements[last]), last, str(statements[last].origin)), post
+
+
+def split_siblings(graph: StatementGraph, prediction: int) -> set[tuple[str, int]]:
+    """(name, binder) pairs of everything a data split or loader binds: ground truth must not feed the output."""
+    pairs = set()
+    for statement in graph.statements[:prediction]:
+        if is_data_source(statement):
+            pairs |= {(name, statement.index) for name in statement.defines}
+    return pairs
+
+
+def is_data_source(statement: Statement) -> bool:
+    return any(call in knowledge.SPLIT_CALLS or knowledge.is_loader(call) for call in statement.calls)
+
+
+def is_constant(graph: StatementGraph, index: int) -> bool:
+    statement = graph.statements[index]
+    return statement.kind in ("import", "def", "class") or statement.literal is not NO_LITERAL
+
+
+def data_reads(graph: StatementGraph, statement: Statement) -> list[tuple[str, int]]:
+    """(name, binder) of the data a statement reads: not the fitted model it applies, not imports or constants."""
+    models = {receiver for receiver, method in statement.methods if method in (*knowledge.PREDICT_METHODS, *knowledge.TRANSFORM_METHODS)}
+    return [
+        (name, binder)
+        for name, binder in sorted(statement.sources.items())
+        if name not in models and not is_constant(graph, binder)
+    ]
+
+
+def find_input(graph: StatementGraph, prediction: int, options: Options) -> Boundary:
+    statements = graph.statements
+    if options.input_var:
+        binder = graph.binder(prediction + 1, options.input_var)
+        if binder is None:
+            raise conversion_error(graph, f"--input {options.input_var}: no statement before the prediction binds it")
+        return Boundary(options.input_var, binder, str(statements[binder].origin))
+    candidates, seen = [], set()
+    pending = data_reads(graph, statements[prediction])
+    while pending:
+        name, binder = pending.pop(0)
+        if (name, binder) in seen:
+            continue
+        seen.add((name, binder))
+        upstream = data_reads(graph, statements[binder])
+        if is_data_source(statements[binder]) or not upstream:
+            candidates.append((binder, name))
+        else:
+            pending.extend(upstream)
+    if not candidates:
+        raise conversion_error(
+            graph,
+            f"no input found for the prediction at {statements[prediction].origin}; "
+            "pass --input VAR naming the raw data variable",
+        )
+    binder, name = max(candidates, key=lambda candidate: candidate[0])
+    return Boundary(name, binder, str(statements[binder].origin))
+
+
+def inference_slice(graph: StatementGraph, source: Boundary, prediction: int, post: list[int]) -> list[int]:
+    """Statements fed by the input that feed the prediction, then the prediction and its post-processing."""
+    tainted: set[int] = set()
+    for statement in graph.statements[source.statement + 1 : prediction + 1]:
+        if statement.tag == "train":
+            continue
+        for name, binder in statement.sources.items():
+            if binder in tainted or (binder == source.statement and name == source.name):
+                tainted.add(statement.index)
+                break
+    feeding = nx.ancestors(graph.graph, prediction) | {prediction}
+    return sorted((tainted & feeding) | {prediction} | set(post))
+
+
+def split_stages(statements: list[Statement], inference: list[int], prediction: int, post: list[int]) -> dict[str, list[int]]:
+    stages: dict[str, list[int]] = {stage: [] for stage in INFERENCE_STAGES}
+    for index in inference:
+        tag = statements[index].tag
+        if tag in INFERENCE_STAGES and index != prediction:
+            stages[tag].append(index)
+        elif index == prediction:
+            stages["infer"].append(index)
+        elif index in post or index > prediction:
+            stages["postprocess"].append(index)
+        else:
+            stages["preprocess"].append(index)
+    return stages
+
+
+def toml_value(value: object) -> bool:
+    """Values a config.toml can hold as they are: numbers, strings, booleans, and flat lists of them."""
+    scalar = (bool, int, float, str)
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    if isinstance(value, list):
+        return all(isinstance(item, scalar) for item in value) and len({type(item) for item in value}) <= 1
+    return isinstance(value, scalar)
+
+
+def external_reads(
+    graph: StatementGraph, inference: list[int], source: Boundary
+) -> tuple[list[Artifact], list[ConfigValue], list[int]]:
+    """What the inference statements read from outside the slice: fitted state, config values, helper code."""
+    statements = graph.statements
+    artifacts: dict[str, Artifact] = {}
+    config: dict[str, ConfigValue] = {}
+    helpers: set[int] = set()
+    inside = set(inference)
+    for index in inference:
+        for name, binder in sorted(statements[index].sources.items()):
+            if binder in inside or (binder == source.statement and name == source.name):
+                continue
+            take_external(graph, name, binder, artifacts, config, helpers, inference[0], False)
+    return list(artifacts.values()), list(config.values()), sorted(helpers)
+
+
+def take_external(graph, name, binder, artifacts, config, helpers, first, in_helper) -> None:
+    """Sort one outside read: import, helper code (with what it reads), config value or fitted state."""
+    statement = graph.statements[binder]
+    if statement.kind == "import":
+        return
+    if statement.kind in ("def", "class"):
+        if binder not in helpers:
+            helpers.add(binder)
+            for inner in sorted(statement.body_reads | statement.reads):
+                inner_binder = graph.binder(first, inner)
+                if inner_binder is not None:
+                    take_external(graph, inner, inner_binder, artifacts, config, helpers, first, True)
+        return
+    if statement.literal is not NO_LITERAL and toml_value(statement.literal) and not in_helper:
+        config[name] = ConfigValue(name.lower(), name, statement.literal, binder, str(statement.origin))
+    elif statement.literal is not NO_LITERAL:
+        helpers.add(binder)
+    else:
+        artifacts[name] = Artifact(name, binder, str(statement.origin))
+
+
+def training_slice(graph: StatementGraph, artifacts: list[Artifact], helpers: list[int], inference: list[int]) -> list[int]:
+    """Everything the fitted state depends on, and the seeds set before it; never an inference statement."""
+    needed: set[int] = set()
+    for artifact in artifacts:
+        needed |= nx.ancestors(graph.graph, artifact.statement) | {artifact.statement}
+    if not needed:
+        return []
+    last = max(needed)
+    seeds = {
+        statement.index
+        for statement in graph.statements[:last]
+        if any(knowledge.is_seed(call) for call in statement.calls)
+    }
+    for seed in seeds:
+        needed |= nx.ancestors(graph.graph, seed) | {seed}
+    return sorted(needed - set(inference))
+
+
+def fates(result: Plan) -> dict[int, Fate]:
+    statements = result.graph.statements
+    decided: dict[int, Fate] = {}
+    artifact_binders = {artifact.statement: artifact.variable for artifact in result.artifacts}
+    for stage, indices in result.stages.items():
+        for index in indices:
+            decided[index] = Fate(stage, stage_reason(result, stage, index))
+    for value in result.config:
+        decided[value.statement] = Fate("config", f"value {value.variable} read by the inference path")
+    for index in result.helpers:
+        decided[index] = Fate("helper", f"defines {', '.join(sorted(statements[index].defines))}, used by inference")
+    used_imports = imports_read(result)
+    for index in sorted(used_imports):
+        decided[index] = Fate("import", "imported where its names are used")
+    for index in result.train:
+        if index in decided:
+            continue
+        variable = artifact_binders.get(index)
+        reason = f"produces fitted state {variable}" if variable else train_reason(statements[index])
+        decided[index] = Fate("train", reason)
+    for statement in statements:
+        if statement.index not in decided:
+            decided[statement.index] = Fate("dropped", dropped_reason(statement))
+    return decided
+
+
+def stage_reason(result: Plan, stage: str, index: int) -> str:
+    if index == result.prediction:
+        return "the prediction"
+    if stage == "postprocess":
+        return f"turns the prediction into the final output {result.output.name}"
+    return f"prepares the input {result.input.name} for the model"
+
+
+def train_reason(statement: Statement) -> str:
+    methods = [method for _, method in statement.methods if method in knowledge.FIT_METHODS]
+    if methods:
+        return f"fits {', '.join(sorted(statement.defines))}"
+    if is_data_source(statement):
+        return "loads or splits the training data"
+    return "needed to rebuild the fitted state"
+
+
+def imports_read(result: Plan) -> set[int]:
+    statements = result.graph.statements
+    kept = set(result.inference) | set(result.train) | set(result.helpers)
+    return {binder for index in kept for binder in statements[index].sources.values() if statements[binder].kind == "import"}
+
+
+def dropped_reason(statement: Statement) -> str:
+    if statement.tag == "train":
+        return "tagged nbextract:train but not needed for the fitted state"
+    if any(knowledge.is_plot(call) for call in statement.calls) or any(
+        method in knowledge.PLOT_METHODS for _, method in statement.methods
+    ):
+        return "plot"
+    if any(knowledge.is_metric(call) for call in statement.calls):
+        return "evaluation metric"
+    if any(call in knowledge.DISPLAY_CALLS for call in statement.calls):
+        return "output for the reader"
+    if any(method in knowledge.FIT_METHODS for _, method in statement.methods):
+        return "fits a model the prediction does not use"
+    if statement.kind == "expr":
+        return "notebook display (EDA)"
+    if statement.kind == "import":
+        return "import not used by the package or training"
+    return "not needed for the prediction (dead code or exploration)"
