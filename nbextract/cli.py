@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import wraps
 
@@ -23,6 +24,16 @@ def reported(command):
         except KeyboardInterrupt:
             click.echo("nbextract: interrupted; nothing was written", err=True)
             sys.exit(130)
+        except Exception as error:  # a bug of ours: one line for the user, the traceback on request
+            if os.environ.get("NBEXTRACT_DEBUG"):
+                raise
+            source = kwargs.get("source", "")
+            click.echo(
+                f"nbextract: {source}: internal error ({type(error).__name__}: {error}); nothing was written. "
+                "Rerun with NBEXTRACT_DEBUG=1 for the traceback and report it.",
+                err=True,
+            )
+            sys.exit(1)
 
     return wrapper
 

@@ -25,7 +25,7 @@ from libcst.metadata import (
 from .document import Cell, Document, Origin
 from .errors import ReadError
 from .knowledge import INPLACE_KEYWORD, PURE_METHODS
-from .magics import CodeCell, MagicDecision
+from .magics import PARSE_ERRORS, CodeCell, MagicDecision
 
 NO_LITERAL = object()
 
@@ -50,7 +50,8 @@ class Statement:
 
     @property
     def label(self) -> str:
-        first = self.code.strip().splitlines()[0] if self.code.strip() else ""
+        lines = [line.strip() for line in self.code.splitlines() if line.strip() and not line.strip().startswith("#")]
+        first = lines[0] if lines else ""
         return first if len(first) <= 48 else first[:45] + "..."
 
 
@@ -110,7 +111,7 @@ def parse_cells(document: Document, cells: list[CodeCell]) -> tuple[cst.Module, 
         line += code.count("\n")
     try:
         return cst.parse_module("".join(chunks)), starts
-    except cst.ParserSyntaxError:
+    except PARSE_ERRORS:
         raise syntax_error(document, cells) from None
     except RecursionError:
         raise ReadError("code nested too deeply to analyse", path=document.path) from None
@@ -121,9 +122,16 @@ def syntax_error(document: Document, cells: list[CodeCell]) -> ReadError:
     for cell in cells:
         try:
             cst.parse_module(cell.code)
-        except cst.ParserSyntaxError as exc:
-            origin = document.origin(cell.cell, exc.raw_line, exc.raw_line)
-            message = f"syntax error: {exc.message.strip().splitlines()[0]}"
+        except PARSE_ERRORS as exc:
+            line, message = getattr(exc, "raw_line", 1), getattr(exc, "message", str(exc))
+            try:
+                ast.parse(cell.code)
+            except SyntaxError as python_error:  # names the offending line; libcst names the next token's
+                line, message = python_error.lineno or line, python_error.msg or message
+            except (ValueError, RecursionError, MemoryError):
+                pass
+            origin = document.origin(cell.cell, line, line)
+            message = f"syntax error: {message.strip().splitlines()[0] if message.strip() else 'invalid syntax'}"
             return ReadError(message, path=document.path, cell=origin.cell, line=origin.first_line)
     return ReadError("syntax error across cells: a statement is split between two cells", path=document.path)
 
@@ -135,13 +143,27 @@ def top_level_statements(module: cst.Module, positions) -> list[tuple[cst.BaseSt
     for node in module.body:
         if main is not None and node is main[0]:
             continue
-        body = main[0].body.body if main is not None and node is main[1] else [node]
+        body = guarded_statements(*main) if main is not None and node is main[1] else [node]
         for statement in body:
-            if main is not None and node is main[1] and m_is_return(statement):
-                continue
             span = positions[statement]
             located.append((statement, span.start.line, span.end.line))
     return located
+
+
+def guarded_statements(main: cst.FunctionDef, guard: cst.If) -> list[cst.BaseStatement]:
+    """The statements of the `__main__` block, with main's body (less its returns) in place of the first call."""
+    inlined = [statement for statement in main.body.body if not m_is_return(statement)]
+    if not isinstance(guard.body, cst.IndentedBlock):
+        return inlined
+    statements: list[cst.BaseStatement] = []
+    done = False
+    for statement in guard.body.body:
+        if not done and main.name.value in names_called(statement):
+            statements.extend(inlined)
+            done = True
+        else:
+            statements.append(statement)
+    return statements
 
 
 def entry_point(module: cst.Module) -> tuple[cst.FunctionDef, cst.If] | None:
@@ -276,8 +298,18 @@ class FactsCollector(cst.CSTVisitor):
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self.assigned_target(node.target)
-        if isinstance(node.target, cst.Name) and not self.function_depth and self.current is not None:
+        if not isinstance(node.target, cst.Name) or self.current is None:
+            return
+        if not self.function_depth:
             self.current.reads.add(node.target.value)
+        elif self.is_global(node.target):  # `global n; n += 1` in a function reads the global n
+            self.facts[self.current.index].deferred_reads.add(node.target.value)
+
+    def is_global(self, name: cst.Name) -> bool:
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None or name.value not in scope:
+            return False
+        return any(isinstance(assignment.scope, GlobalScope) for assignment in scope[name.value])
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         self.assigned_target(node.target)
@@ -308,7 +340,7 @@ class FactsCollector(cst.CSTVisitor):
         if scope is None or name.value not in scope:
             assignments = []
         else:
-            assignments = list(scope[name.value])
+            assignments = [a for a in scope[name.value] if not isinstance(a, BuiltinAssignment)]
         if any(isinstance(assignment, ImportAssignment) for assignment in assignments):
             return
         if any(isinstance(assignment.node, cst.Param) for assignment in assignments):
@@ -378,14 +410,17 @@ def record_assignment(collector: FactsCollector, assignment) -> None:
     statement = collector.owner.get(id(assignment.node))
     if statement is None:
         return
+    name = assignment.name.partition(".")[0]  # `import a.b` binds `a`
     if id(assignment.node) in collector.deferred:
-        collector.facts[statement.index].deferred_writes.add(assignment.name)
+        collector.facts[statement.index].deferred_writes.add(name)
     else:
-        statement.defines.add(assignment.name)
+        statement.defines.add(name)
 
 
 def record_access(collector: FactsCollector, access) -> None:
-    if not isinstance(access.node, cst.Name):
+    # `import os.path` is accessed as the attribute `os.path`: it reads `os`
+    root = root_name(access.node) if isinstance(access.node, cst.Attribute) else access.node
+    if not isinstance(root, cst.Name):
         return
     referents = [ref for ref in access.referents if not isinstance(ref, BuiltinAssignment)]
     if access.referents and not referents:
@@ -395,7 +430,7 @@ def record_access(collector: FactsCollector, access) -> None:
     statement = collector.owner.get(id(access.node))
     if statement is None:
         return
-    name = access.node.value
+    name = root.value
     if id(access.node) in collector.deferred:
         collector.facts[statement.index].deferred_reads.add(name)
     else:

@@ -16,7 +16,19 @@ from .document import Cell, Document
 UNWRAPPED_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 DROPPED_LINE_MAGICS = {"matplotlib", "load_ext", "reload_ext", "unload_ext", "autoreload", "aimport", "config", "pylab"}
 UNWRAPPED_LINE_MAGICS = {"time", "timeit", "prun"}
+STATEMENT_LINE_MAGICS = {"time"}  # runs its statement in the user namespace: `%time x = f()` binds x
 INSTALLERS = {"pip", "conda", "mamba"}
+# libcst raises CSTValidationError for an identifier its tokenizer accepts but Python does not (`\U0001138e`)
+PARSE_ERRORS = (cst.ParserSyntaxError, cst.CSTValidationError)
+# pip and conda install options followed by a value that is not a package (`-r requirements.txt`, `-c conda-forge`)
+OPTIONS_WITH_VALUE = frozenset(
+    """
+    -r --requirement -c --constraint -e --editable -i --index-url --extra-index-url -f --find-links -t --target
+    --prefix --root --src --upgrade-strategy --platform --python-version --implementation --abi --no-binary
+    --only-binary --trusted-host --proxy --cert --client-cert --cache-dir --log --timeout --retries --exists-action
+    --progress-bar -C --config-settings --global-option --channel -n --name -p --file
+    """.split()
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +64,7 @@ def normalise_cell(cell: Cell) -> CodeCell:
         return CodeCell(cell, code, decisions)
     try:
         module = cst.parse_module(code)
-    except cst.ParserSyntaxError:
+    except PARSE_ERRORS:
         return CodeCell(cell, code, decisions)
     lines = code.splitlines(keepends=True)
     wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
@@ -84,8 +96,14 @@ def unwrap_cell_magic(cell: Cell) -> tuple[str, list[MagicDecision]]:
 def transform_lines(code: str) -> str:
     from IPython.core.inputtransformer2 import TransformerManager
 
-    transformed = TransformerManager().transform_cell(code)
-    return transformed if transformed.count("\n") == code.count("\n") + (not code.endswith("\n")) else code
+    # IPython drops leading blank lines (a `%%time` line becomes one); keep them so lines stay where they were
+    lines = code.splitlines(keepends=True)
+    blank = next((number for number, line in enumerate(lines) if line.strip()), len(lines))
+    head, body = "".join(lines[:blank]), "".join(lines[blank:])
+    if not body:
+        return code
+    transformed = TransformerManager().transform_cell(body)
+    return head + transformed if transformed.count("\n") == body.count("\n") + (not body.endswith("\n")) else code
 
 
 MAGIC_CALL = m.Call(
@@ -102,7 +120,7 @@ def magic_call(statement: cst.CSTNode) -> cst.Call | None:
         return None
     small = statement.body[0]
     value = small.value if isinstance(small, (cst.Expr, cst.Assign)) else None
-    return value if value is not None and m.matches(value, MAGIC_CALL) else None
+    return value if value is not None and m.matches(value, MAGIC_CALL) and value.args else None
 
 
 def decide(cell: Cell, line: int, statement: cst.SimpleStatementLine, call: cst.Call) -> tuple[MagicDecision, str]:
@@ -115,9 +133,10 @@ def decide(cell: Cell, line: int, statement: cst.SimpleStatementLine, call: cst.
         words = rest_words(args[0])
         name, rest = ("!" + words[0] if words else "!"), " ".join(words[1:])
     bare = name.lstrip("!")
+    shown = f"%{name}" if kind == "run_line_magic" else name
     if bare in INSTALLERS and rest.split()[:1] == ["install"]:
-        packages = [word for word in rest.split()[1:] if not word.startswith("-") and "://" not in word]
-        return MagicDecision(cell.number, line, name, "dependency", " ".join(packages)), "\n"
+        packages = installed_packages(rest.split()[1:])
+        return MagicDecision(cell.number, line, shown, "dependency", " ".join(packages)), "\n"
     if kind == "run_line_magic" and name in DROPPED_LINE_MAGICS:
         return MagicDecision(cell.number, line, f"%{name}", "dropped", "notebook display setting"), "\n"
     if kind == "run_line_magic" and name == "env":
@@ -125,13 +144,37 @@ def decide(cell: Cell, line: int, statement: cst.SimpleStatementLine, call: cst.
         return MagicDecision(cell.number, line, "%env", "config", variable), "\n"
     if kind == "run_line_magic" and name in UNWRAPPED_LINE_MAGICS and rest.strip():
         try:
-            body = cst.parse_expression(rest)
-        except cst.ParserSyntaxError:
+            unwrapped = code_of(statement.deep_replace(call, cst.parse_expression(rest)))
+        except PARSE_ERRORS:
+            unwrapped = timed_statement(statement, name, rest)
+        if unwrapped is None:
             return MagicDecision(cell.number, line, f"%{name}", "flagged", "could not parse its body"), "\n"
-        unwrapped = statement.deep_replace(call, body)
-        return MagicDecision(cell.number, line, f"%{name}", "unwrapped", "timing dropped"), code_of(unwrapped)
-    shown = f"%{name}" if kind == "run_line_magic" else name
+        return MagicDecision(cell.number, line, f"%{name}", "unwrapped", "timing dropped"), unwrapped
     return MagicDecision(cell.number, line, shown, "flagged", "IPython-only command: not converted"), "\n"
+
+
+def timed_statement(statement: cst.SimpleStatementLine, name: str, rest: str) -> str | None:
+    """`%time x = f()` on a line of its own: the one-line statement it runs, or None."""
+    if name not in STATEMENT_LINE_MAGICS or not isinstance(statement.body[0], cst.Expr):
+        return None
+    try:
+        code = code_of(cst.parse_statement(rest))
+    except PARSE_ERRORS:
+        return None
+    return code if code.count("\n") == 1 else None
+
+
+def installed_packages(words: list[str]) -> list[str]:
+    """The packages of `pip install ...` words: not options, not the values options take, not URLs."""
+    packages, skip_next = [], False
+    for word in words:
+        if skip_next:
+            skip_next = False
+        elif word.startswith("-"):
+            skip_next = word in OPTIONS_WITH_VALUE
+        elif "://" not in word:
+            packages.append(word)
+    return packages
 
 
 def literal_text(node: cst.BaseExpression) -> str:

@@ -75,7 +75,10 @@ def read_jupytext(fmt: str):
             notebook = jupytext.reads(text, fmt=fmt)
         except Exception as exc:  # jupytext raises many kinds; any of them means unreadable input
             raise ReadError(f"cannot read as {fmt}: {first_line(str(exc))}", path=path) from None
-        kept = [cell for cell in notebook.cells if cell.source.strip() and not added_by_jupytext(cell, text)]
+        cells = notebook.cells
+        if fmt == "py:sphinx":
+            cells = without_added_cell(cells)
+        kept = [cell for cell in cells if cell.source.strip()]
         return [
             tagged(Cell(number, cell.source, cell.cell_type, tuple(cell.metadata.get("tags", ()))))
             for number, cell in enumerate(kept, start=1)
@@ -84,9 +87,13 @@ def read_jupytext(fmt: str):
     return reader
 
 
-def added_by_jupytext(cell, text: str) -> bool:
-    """jupytext's sphinx reader adds a `%matplotlib inline` cell that is not in the file."""
-    return cell.cell_type == "code" and cell.source == "%matplotlib inline" and "%matplotlib" not in text
+def without_added_cell(cells: list) -> list:
+    """jupytext's sphinx reader always adds a `%matplotlib inline` code cell, the first code cell, that is not in
+    the file (a .py file cannot hold that line): drop it, even when the text mentions %matplotlib."""
+    for position, cell in enumerate(cells):
+        if cell.cell_type == "code":
+            return cells[:position] + cells[position + 1 :] if cell.source == "%matplotlib inline" else cells
+    return cells
 
 
 def read_script(text: str, path: str) -> list[Cell]:

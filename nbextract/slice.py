@@ -265,10 +265,15 @@ def external_reads(
     config: dict[str, ConfigValue] = {}
     helpers: set[int] = set()
     inside = set(inference)
-    for index in inference:
-        for name, binder in sorted(statements[index].sources.items()):
-            if binder in inside or (binder == source.statement and name == source.name):
-                continue
+    reads = {
+        (name, binder)
+        for index in inference
+        for name, binder in statements[index].sources.items()
+        if binder not in inside and not (binder == source.statement and name == source.name)
+    }
+    code_first = sorted(reads, key=lambda read: (statements[read[1]].kind not in ("def", "class"), read))
+    for name, binder in code_first:
+        if binder not in helpers:
             take_external(graph, name, binder, artifacts, config, helpers, inference[0], False)
     return list(artifacts.values()), list(config.values()), sorted(helpers)
 
@@ -288,10 +293,25 @@ def take_external(graph, name, binder, artifacts, config, helpers, first, in_hel
         return
     if statement.literal is not NO_LITERAL and toml_value(statement.literal) and not in_helper:
         config[name] = ConfigValue(name.lower(), name, statement.literal, binder, str(statement.origin))
-    elif statement.literal is not NO_LITERAL:
-        helpers.add(binder)
+    elif (in_helper or statement.literal is not NO_LITERAL) and is_replayable(graph, binder):
+        if binder not in helpers:
+            helpers.add(binder)
+            for inner, inner_binder in sorted(statement.sources.items()):
+                take_external(graph, inner, inner_binder, artifacts, config, helpers, first, True)
     else:
         artifacts[name] = Artifact(name, binder, str(statement.origin))
+
+
+def is_replayable(graph: StatementGraph, index: int, seen: frozenset[int] = frozenset()) -> bool:
+    """Built only from literals, imports, functions and other replayable statements: safe to copy as code."""
+    statement = graph.statements[index]
+    if statement.kind in ("import", "def", "class") or statement.literal is not NO_LITERAL:
+        return True
+    if statement.kind not in ("assign", "expr") or is_data_source(statement) or index in seen:
+        return False
+    if any(method in knowledge.FIT_METHODS for _, method in statement.methods):
+        return False
+    return all(is_replayable(graph, binder, seen | {index}) for binder in statement.sources.values())
 
 
 def training_slice(graph: StatementGraph, artifacts: list[Artifact], helpers: list[int], inference: list[int]) -> list[int]:

@@ -1,0 +1,120 @@
+"""The core promise: convert a sample, train, and predict() equals what the sample itself computed.
+
+Each sample is copied to a temporary folder and run there (its relative data paths resolve as for its author); its input
+and output values are captured from the real run; the package is generated, trained with its own training script and
+asked to predict in a fresh process started in another folder.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sample_cases import SAMPLE_CASES
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_notebooks"
+BIN = Path(sys.executable).parent
+PREDICT = """
+import pickle, sys
+from importlib import import_module
+package = import_module(sys.argv[1])
+with open(sys.argv[2], "rb") as handle:
+    value = pickle.load(handle)
+result = package.Predictor.from_config().predict(value)
+with open(sys.argv[3], "wb") as handle:
+    pickle.dump(result, handle)
+"""
+FORBIDDEN_IN_SRC = ("matplotlib", "plt.", "seaborn", "print(", "display(", "accuracy_score", "classification_report")
+
+pytestmark = pytest.mark.e2e
+
+
+def run(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, f"{' '.join(map(str, args))} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def assert_equivalent(got, want, floats: bool) -> None:
+    """Exact for labels, integers and strings; 1e-6 relative for floats."""
+    got_array, want_array = np.asarray(got), np.asarray(want)
+    assert got_array.shape == want_array.shape
+    if floats or want_array.dtype.kind in "fc":
+        np.testing.assert_allclose(got_array.astype(float), want_array.astype(float), rtol=1e-6, atol=0)
+    else:
+        assert got_array.tolist() == want_array.tolist()
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("e2e")
+    shutil.copytree(SAMPLES, folder / "samples", ignore=shutil.ignore_patterns("models", "artifacts", "__pycache__"))
+    return folder
+
+
+@pytest.mark.parametrize("case", SAMPLE_CASES, ids=[case["file"] for case in SAMPLE_CASES])
+def test_convert_train_predict_equals_source(case, workspace):
+    source = workspace / "samples" / case["file"]
+    name = source.stem
+    out = workspace / "out" / name
+    captured = workspace / f"{name}.pickle"
+    run([sys.executable, str(ROOT / "tests" / "capture_source.py"), str(source), str(captured), case["input"], case["output"]], source.parent)
+    with open(captured, "rb") as handle:
+        values = pickle.load(handle)
+
+    run([str(BIN / "nbextract"), "convert", str(source), "-o", str(out), "--force"], workspace)
+    manifest = json.loads((out / "nbextract.json").read_text())
+    assert manifest["inputs"][0]["name"] == case["input"]
+    assert manifest["outputs"][0]["name"] == case["output"]
+
+    if (out / "training" / "train.py").exists():
+        run([sys.executable, "training/train.py"], out)
+    elsewhere = workspace / f"elsewhere-{name}"
+    elsewhere.mkdir(exist_ok=True)
+    with open(elsewhere / "input.pickle", "wb") as handle:
+        pickle.dump(values[case["input"]], handle)
+    env = {**os.environ, "PYTHONPATH": str(out / "src")}
+    run([sys.executable, "-c", PREDICT, name, "input.pickle", "result.pickle"], elsewhere, env)
+    with open(elsewhere / "result.pickle", "rb") as handle:
+        result = pickle.load(handle)
+    assert_equivalent(result, values[case["output"]], case.get("float_output", False))
+
+    check_generated_source(out / "src" / name)
+    run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], out, env)
+
+
+def check_generated_source(package: Path) -> None:
+    """Modules hold functions, not top-level script code; no plotting, printing or metrics survive."""
+    for module in package.glob("*.py"):
+        text = module.read_text()
+        for word in FORBIDDEN_IN_SRC:
+            assert word not in text, f"{module.name} contains {word!r}"
+        for node in ast.parse(text).body:
+            assert isinstance(node, ALLOWED_TOP_LEVEL), f"{module.name}:{node.lineno} top-level {type(node).__name__}"
+            if isinstance(node, ast.Expr):
+                assert isinstance(node.value, ast.Constant), f"{module.name}:{node.lineno} top-level expression"
+            if isinstance(node, ast.If):
+                assert "__name__" in ast.unparse(node.test), f"{module.name}:{node.lineno} top-level if"
+
+
+ALLOWED_TOP_LEVEL = (
+    ast.Import,
+    ast.ImportFrom,
+    ast.FunctionDef,
+    ast.ClassDef,
+    ast.Assign,
+    ast.AnnAssign,
+    ast.Try,
+    ast.If,
+    ast.Expr,
+)
