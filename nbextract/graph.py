@@ -83,15 +83,13 @@ class StatementGraph:
 
 def build(document: Document, cells: list[CodeCell]) -> StatementGraph:
     module, starts = parse_cells(document, cells)
-    positions = cst.MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    located = top_level_statements(module, positions)
     statements, skipped = [], []
-    for node, first, last in located:
+    for node, first, last, code in top_level_statements(module):
         cell_number = bisect.bisect_right(starts, first) - 1
         cell = cells[cell_number].cell
         offset = starts[cell_number]
         origin = document.origin(cell, first - offset + 1, last - offset + 1)
-        statement = Statement(0, origin, cst.Module(body=[node]).code, kind_of(node), cell.stage_tag, node)
+        statement = Statement(0, origin, code, kind_of(node), cell.stage_tag, node)
         (skipped if statement.tag == "skip" else statements).append(statement)
     for index, statement in enumerate(statements):
         statement.index = index
@@ -136,18 +134,32 @@ def syntax_error(document: Document, cells: list[CodeCell]) -> ReadError:
     return ReadError("syntax error across cells: a statement is split between two cells", path=document.path)
 
 
-def top_level_statements(module: cst.Module, positions) -> list[tuple[cst.BaseStatement, int, int]]:
-    """Top-level statements with their lines; a script's `main()` body is inlined where `main()` is called."""
+def top_level_statements(module: cst.Module) -> list[tuple[cst.BaseStatement, int, int, str]]:
+    """Top-level statements with their first and last lines and code; a script's `main()` body is inlined where
+    `main()` is called. Lines come from each statement's generated code (one codegen, no position pass), except
+    inside `main()`, where PositionProvider gives them."""
     main = entry_point(module)
+    positions = cst.MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider) if main else {}
     located = []
+    line = 1 + len(module.header)
     for node in module.body:
+        code = code_of(module, node)
+        first, last = line + len(node.leading_lines), line + code.count("\n") - 1
+        line += code.count("\n")
         if main is not None and node is main[0]:
             continue
-        body = guarded_statements(*main) if main is not None and node is main[1] else [node]
-        for statement in body:
-            span = positions[statement]
-            located.append((statement, span.start.line, span.end.line))
+        if main is not None and node is main[1]:
+            for statement in guarded_statements(*main):
+                span = positions[statement]
+                located.append((statement, span.start.line, span.end.line, code_of(module, statement)))
+            continue
+        located.append((node, first, last, code))
     return located
+
+
+def code_of(module: cst.Module, node: cst.BaseStatement) -> str:
+    """A statement's code, indented as in the source."""
+    return module.with_changes(body=[node], header=[], footer=[]).code
 
 
 def guarded_statements(main: cst.FunctionDef, guard: cst.If) -> list[cst.BaseStatement]:
@@ -252,8 +264,10 @@ class FactsCollector(cst.CSTVisitor):
 
     METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider)
 
-    def __init__(self, statements: list[Statement]) -> None:
+    def __init__(self, statements: list[Statement], imported: frozenset[str], variables: frozenset[str]) -> None:
         super().__init__()
+        self.imported = imported
+        self.variables = variables
         self.by_id = {id(statement.node): statement for statement in statements}
         self.current: Statement | None = None
         self.owner: dict[int, Statement] = {}
@@ -284,8 +298,7 @@ class FactsCollector(cst.CSTVisitor):
         if self.current is None:
             return
         if not self.function_depth:
-            for qualified in self.get_metadata(QualifiedNameProvider, node.func, set()):
-                self.current.calls.add(qualified.name.removeprefix("builtins."))
+            self.current.calls |= self.call_names(node)
             if isinstance(node.func, cst.Name):
                 self.facts[self.current.index].user_calls.append(node)
         if isinstance(node.func, cst.Attribute):
@@ -295,6 +308,18 @@ class FactsCollector(cst.CSTVisitor):
                 self.current.methods.append((receiver.value, method))
             if receiver is not None and mutates(method, node):
                 self.mutated(receiver)
+
+    def call_names(self, node: cst.Call) -> set[str]:
+        """Qualified names of a call on an imported name or a builtin (`pandas.read_csv`, `print`).
+
+        Calls on variables are kept as (receiver, method) instead: asking QualifiedNameProvider about them costs a scan
+        of every assignment of the variable, which made analysis quadratic in notebooks that rebind `df` often.
+        """
+        root = root_name(node.func)
+        if root is not None and root.value in self.variables and root.value not in self.imported:
+            return {root.value} if isinstance(node.func, cst.Name) else set()
+        names = self.get_metadata(QualifiedNameProvider, node.func, set())
+        return {qualified.name.removeprefix("builtins.") for qualified in names}
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self.assigned_target(node.target)
@@ -337,6 +362,10 @@ class FactsCollector(cst.CSTVisitor):
         if self.current is None:
             return
         scope = self.get_metadata(ScopeProvider, name, None)
+        if isinstance(scope, GlobalScope):
+            if name.value not in self.imported:
+                self.current.defines.add(name.value)
+            return
         if scope is None or name.value not in scope:
             assignments = []
         else:
@@ -388,9 +417,11 @@ def collect_facts(statements: list[Statement]) -> tuple[dict[int, Facts], list[F
     """Fill defines, reads and calls of every statement; return the deferred facts and findings (star imports)."""
     module = cst.Module(body=[statement.node for statement in statements])
     wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
-    collector = FactsCollector(statements)
+    scope_of = wrapper.resolve(ScopeProvider)
+    imported, variables = global_names(scope_of[module])
+    collector = FactsCollector(statements, imported, variables)
     wrapper.visit(collector)
-    scopes = {scope for scope in wrapper.resolve(ScopeProvider).values() if scope is not None}
+    scopes = {scope for scope in scope_of.values() if scope is not None}
     findings = []
     for scope in scopes:
         for assignment in scope.assignments:
@@ -402,6 +433,15 @@ def collect_facts(statements: list[Statement]) -> tuple[dict[int, Facts], list[F
         if statement.kind == "import" and isinstance(statement.node.body[0].names, cst.ImportStar):
             findings.append(Finding("star import", str(statement.origin), "names it binds are unknown to the analysis"))
     return collector.facts, findings
+
+
+def global_names(scope: GlobalScope) -> tuple[frozenset[str], frozenset[str]]:
+    """Global names bound only by imports (modules), and names bound by anything else (variables)."""
+    imported, variables = set(), set()
+    for assignment in scope.assignments:
+        if not isinstance(assignment, BuiltinAssignment):
+            (imported if isinstance(assignment, ImportAssignment) else variables).add(assignment.name)
+    return frozenset(imported - variables), frozenset(variables)
 
 
 def record_assignment(collector: FactsCollector, assignment) -> None:

@@ -6,6 +6,7 @@ The output keeps every line where it was, so origins (cell, line) stay true: a d
 from __future__ import annotations
 
 import shlex
+import tokenize
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -102,7 +103,10 @@ def transform_lines(code: str) -> str:
     head, body = "".join(lines[:blank]), "".join(lines[blank:])
     if not body:
         return code
-    transformed = TransformerManager().transform_cell(body)
+    try:
+        transformed = TransformerManager().transform_cell(body)
+    except (SyntaxError, ValueError, tokenize.TokenError):  # IPython tokenizes first; the parser reports the error
+        return code
     return head + transformed if transformed.count("\n") == body.count("\n") + (not body.endswith("\n")) else code
 
 
