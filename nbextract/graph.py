@@ -24,7 +24,7 @@ from libcst.metadata import (
 
 from .document import Cell, Document, Origin
 from .errors import ReadError
-from .knowledge import INPLACE_KEYWORD, PURE_METHODS
+from .knowledge import FOLDER_CALLS, INPLACE_KEYWORD, PURE_METHODS, SAVE_CALLS, SAVE_METHODS, looks_like_path
 from .magics import PARSE_ERRORS, CodeCell, MagicDecision
 
 NO_LITERAL = object()
@@ -46,6 +46,7 @@ class Statement:
     methods: list[tuple[str, str]] = field(default_factory=list)
     sources: dict[str, int] = field(default_factory=dict)
     body_reads: set[str] = field(default_factory=set)
+    paths: set[str] = field(default_factory=set)
     literal: object = field(default=NO_LITERAL, repr=False)
 
     @property
@@ -309,6 +310,13 @@ class FactsCollector(cst.CSTVisitor):
             if receiver is not None and mutates(method, node):
                 self.mutated(receiver)
 
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        value = node.evaluated_value
+        if self.current is None or self.function_depth or not isinstance(value, str):
+            return
+        if looks_like_path(value) or self.current.calls & FOLDER_CALLS:
+            self.current.paths.add(value.rstrip("/"))
+
     def call_names(self, node: cst.Call) -> set[str]:
         """Qualified names of a call on an imported name or a builtin (`pandas.read_csv`, `print`).
 
@@ -496,7 +504,43 @@ def link(statements: list[Statement], facts: dict[int, Facts]) -> nx.DiGraph:
                 graph.add_edge(binder, statement.index, names=[name])
         for name in statement.defines:
             latest[name] = statement.index
+    link_files(statements, graph)
     return graph
+
+
+def link_files(statements: list[Statement], graph: nx.DiGraph) -> None:
+    """Edges from a statement that saves to a path to later statements naming the same path (`joblib.load(p)`).
+
+    A path is named by a literal or by a variable bound to one. These edges carry `file <path>` and never enter
+    `sources`: they order statements, they are not variables."""
+    writers: dict[str, int] = {}
+    for statement in statements:
+        paths = named_paths(statement, statements)
+        for path in sorted(paths):
+            for writer in {writers[folder] for folder in (path, *parent_folders(path)) if folder in writers}:
+                if writer == statement.index:
+                    continue
+                label = f"file {path}"
+                if graph.has_edge(writer, statement.index):
+                    graph.edges[writer, statement.index]["names"].append(label)
+                else:
+                    graph.add_edge(writer, statement.index, names=[label])
+        if statement.calls & (SAVE_CALLS | FOLDER_CALLS) or any(method in SAVE_METHODS for _, method in statement.methods):
+            writers.update({path: statement.index for path in paths})
+
+
+def named_paths(statement: Statement, statements: list[Statement]) -> set[str]:
+    """Paths a statement names: its own path literals, and string literals bound to the variables it reads."""
+    folders = bool(statement.calls & FOLDER_CALLS)
+    bound = [statements[binder].literal for binder in statement.sources.values()]
+    return statement.paths | {
+        value.rstrip("/") for value in bound if isinstance(value, str) and (folders or looks_like_path(value))
+    }
+
+
+def parent_folders(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:end]) for end in range(len(parts) - 1, 0, -1)]
 
 
 def called_writes(

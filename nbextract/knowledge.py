@@ -69,6 +69,7 @@ SAVE_CALLS = frozenset(
     {"joblib.dump", "pickle.dump", "numpy.save", "numpy.savez", "torch.save", "json.dump", "dill.dump", "cloudpickle.dump"}
 )
 SAVE_METHODS = frozenset({"save", "save_model", "save_pretrained", "to_csv", "to_parquet", "to_json", "to_pickle", "savefig"})
+FOLDER_CALLS = frozenset({"os.makedirs", "os.mkdir", "pathlib.Path.mkdir", "shutil.copytree"})
 LOAD_CALLS = frozenset({"joblib.load", "pickle.load", "numpy.load", "torch.load", "json.load", "dill.load"})
 
 FIT_METHODS = frozenset({"fit", "fit_transform", "fit_predict", "partial_fit", "train"})
@@ -90,3 +91,17 @@ def is_plot(name: str) -> bool:
 
 def is_seed(name: str) -> bool:
     return name in SEED_CALLS or name.endswith(".manual_seed") or name.endswith("random.seed")
+
+
+PATH_SUFFIXES = frozenset(
+    ".csv .tsv .parquet .feather .json .jsonl .txt .pkl .pickle .joblib .npy .npz .pt .pth .h5 .hdf5 .onnx .bin"
+    " .safetensors .xlsx .xls .zip .gz .tar .yaml .yml .model .ckpt .png .jpg".split()
+)
+
+
+def looks_like_path(text: str) -> bool:
+    """A string that names a file or folder: a known data/model suffix, or a slash without spaces."""
+    if not text or len(text) > 400 or "\n" in text or "://" in text:
+        return False
+    suffix = text[text.rfind(".") :].lower() if "." in text else ""
+    return suffix in PATH_SUFFIXES or ("/" in text and " " not in text)

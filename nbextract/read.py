@@ -57,7 +57,7 @@ def read_ipynb(text: str, path: str) -> list[Cell]:
         raise ReadError(f"not a valid notebook: {first_line(str(exc))}", path=path) from None
     except nbformat.ValidationError as exc:
         raise ReadError(f"not a valid notebook: {first_line(exc.message)}", path=path) from None
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+    except Exception as exc:  # nbformat's upgraders fail in many ways (KeyError, UnboundLocalError...) on other JSON
         raise ReadError(f"not a notebook: {first_line(str(exc))}", path=path) from None
     return [
         tagged(Cell(number, cell.source, cell.cell_type, tuple(cell.metadata.get("tags", ())), cell.get("id")))

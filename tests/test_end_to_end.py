@@ -1,8 +1,9 @@
 """The core promise: convert a sample, train, and predict() equals what the sample itself computed.
 
-Each sample is copied to a temporary folder and run there (its relative data paths resolve as for its author); its input
-and output values are captured from the real run; the package is generated, trained with its own training script and
-asked to predict in a fresh process started in another folder.
+Each sample is run in one temporary copy of sample_notebooks/ (its relative data paths resolve as for its author) and its
+input and output values are captured from that real run; the package is generated from another, pristine copy (so the
+training script cannot lean on files the run left behind), trained with its own training script and asked to predict
+in a fresh process started in a third folder.
 """
 
 from __future__ import annotations
@@ -58,17 +59,20 @@ def assert_equivalent(got, want, floats: bool) -> None:
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("e2e")
-    shutil.copytree(SAMPLES, folder / "samples", ignore=shutil.ignore_patterns("models", "artifacts", "__pycache__"))
+    for copy in ("run", "samples"):
+        shutil.copytree(SAMPLES, folder / copy, ignore=shutil.ignore_patterns("models", "artifacts", "__pycache__"))
     return folder
 
 
 @pytest.mark.parametrize("case", SAMPLE_CASES, ids=[case["file"] for case in SAMPLE_CASES])
 def test_convert_train_predict_equals_source(case, workspace):
+    original = workspace / "run" / case["file"]
     source = workspace / "samples" / case["file"]
     name = source.stem
     out = workspace / "out" / name
     captured = workspace / f"{name}.pickle"
-    run([sys.executable, str(ROOT / "tests" / "capture_source.py"), str(source), str(captured), case["input"], case["output"]], source.parent)
+    capture = [sys.executable, str(ROOT / "tests" / "capture_source.py"), str(original), str(captured)]
+    run([*capture, case["input"], case["output"]], original.parent)
     with open(captured, "rb") as handle:
         values = pickle.load(handle)
 
