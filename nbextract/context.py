@@ -50,7 +50,8 @@ VARIABLES = {
     "stages": ("dict[str, StageCode]", "preprocess/infer/postprocess: function, params, returns, code, imports, helper_names, origins"),
     "stage_calls": ("dict[str, str]", "the call expression pipeline.py uses for each stage"),
     "batched_infer": ("dict | None", "function (a partial of infer) and data name when infer runs in batches"),
-    "secrets": ("list[dict]", "env, kind and origin of each secret the source held"),
+    "secrets": ("list[dict]", "env, kind and origin of each secret the source held (never its value)"),
+    "train_uses_secrets": ("bool", "whether training/train.py reads a secret from the environment"),
     "input": ("dict", "name and origin of the raw input variable"),
     "output": ("dict", "name and origin of the final output variable"),
     "artifacts": ("list[dict]", "fitted state: variable, path, format, origin"),
@@ -91,6 +92,7 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
     ]
     statements += [{"origin": str(s.origin), "label": s.label, "stage": "dropped", "reason": "tagged nbextract:skip"} for s in plan.graph.skipped]
     findings = [asdict(finding) for finding in plan.graph.findings]
+    secrets = secret_entries(plan)
     magics = [asdict(decision) for decision in plan.graph.magics]
     source = {"path": document.path, "name": Path(document.path).name, "kind": document.kind, "sha256": document.sha256}
     inference_imports = [line for stage in code.stages.values() for line in stage.imports] + code.helper_imports
@@ -105,7 +107,7 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
         "outputs": [{"name": plan.output.name, "origin": plan.output.origin}],
         "artifacts": [{k: a[k] for k in ("variable", "path", "format")} for a in artifacts],
         "config": [{"key": s.key, "value": s.value, "env": s.env, "origin": s.origin} for s in settings],
-        "secrets": [],
+        "secrets": secrets,
         "statements": [{"origin": s["origin"], "stage": s["stage"], "reason": s["reason"]} for s in statements],
         "findings": findings,
         "dependencies": runtime,
@@ -123,7 +125,8 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
         "stages": code.stages,
         "stage_calls": stage_calls(code.stages),
         "batched_infer": batched(code.stages["infer"]),
-        "secrets": [],
+        "secrets": secrets,
+        "train_uses_secrets": code.train_uses_secrets,
         "input": {"name": plan.input.name, "origin": plan.input.origin},
         "output": {"name": plan.output.name, "origin": plan.output.origin},
         "artifacts": artifacts,
@@ -141,6 +144,14 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
         "graph_mermaid": mermaid(plan.graph, stage_map),
         "manifest": manifest,
     }
+
+
+def secret_entries(plan: Plan) -> list[dict]:
+    """One entry per environment variable: its name, the kind of secret and where the source held it."""
+    entries: dict[str, dict] = {}
+    for origin, secret in plan.graph.secrets:
+        entries.setdefault(secret.env, {"env": secret.env, "kind": secret.kind, "origin": str(origin)})
+    return list(entries.values())
 
 
 def settings_from_plan(plan: Plan, prefix: str) -> list[Setting]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import context, format, graph, magics, read, render, rewrite, slice, write
+from .errors import ConversionError
+from .graph import StatementGraph
 from .options import Options
 
 
@@ -29,4 +31,18 @@ def convert(options: Options) -> Result:
     data = context.build(planned, code, options)
     files = format.format_files(render.render(data, options.template_dir))
     files["nbextract.json"] = json.dumps(data["manifest"], indent=2, default=str) + "\n"
+    refuse_leaks(files, statements)
     return Result(write.write_tree(files, out, options.force), data["manifest"])
+
+
+def refuse_leaks(files: dict[str, str], statements: StatementGraph) -> None:
+    """The last line of defence: no secret, nor its last 8 characters, may reach any file of the project."""
+    for origin, secret in statements.secrets:
+        pieces = {secret.value, secret.value[-8:]} if len(secret.value) >= 8 else {secret.value}
+        for path, text in files.items():
+            if any(piece in text for piece in pieces):
+                raise ConversionError(
+                    f"a {secret.kind} ({origin}) would reach {path}; move it to the environment variable "
+                    f"{secret.env} in the source, or tag its cell nbextract:skip",
+                    path=statements.document.path,
+                )

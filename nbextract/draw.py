@@ -72,6 +72,8 @@ STAGE_COLOURS = {
     "postprocess": "#efd9ff",
     "config": "#fff6bf",
     "import": "#eeeeee",
+    "helper": "#e0f7f4",
+    "dropped": "#f4f4f4",
 }
 
 DRAWERS = {"mermaid": mermaid, "dot": dot, "json": as_json}

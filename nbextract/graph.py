@@ -26,6 +26,7 @@ from .document import Cell, Document, Origin
 from .errors import ReadError
 from .knowledge import FOLDER_CALLS, INPLACE_KEYWORD, PURE_METHODS, SAVE_CALLS, SAVE_METHODS, looks_like_path
 from .magics import PARSE_ERRORS, CodeCell, MagicDecision
+from .secrets import Secret, find_in, redact
 
 NO_LITERAL = object()
 
@@ -47,11 +48,18 @@ class Statement:
     sources: dict[str, int] = field(default_factory=dict)
     body_reads: set[str] = field(default_factory=set)
     paths: set[str] = field(default_factory=set)
+    secrets: list[Secret] = field(default_factory=list)
     literal: object = field(default=NO_LITERAL, repr=False)
 
     @property
+    def shown_code(self) -> str:
+        """The code with its secrets replaced by markers: the only form reports may show."""
+        return redact(self.code, self.secrets)
+
+    @property
     def label(self) -> str:
-        lines = [line.strip() for line in self.code.splitlines() if line.strip() and not line.strip().startswith("#")]
+        code = self.shown_code
+        lines = [line.strip() for line in code.splitlines() if line.strip() and not line.strip().startswith("#")]
         first = lines[0] if lines else ""
         return first if len(first) <= 48 else first[:45] + "..."
 
@@ -73,6 +81,7 @@ class StatementGraph:
     magics: list[MagicDecision]
     skipped: list[Statement]
     findings: list[Finding]
+    secrets: list[tuple[Origin, Secret]] = field(default_factory=list)
 
     def binder(self, index: int, name: str) -> int | None:
         """The latest statement before `index` that binds `name`."""
@@ -83,6 +92,13 @@ class StatementGraph:
 
 
 def build(document: Document, cells: list[CodeCell]) -> StatementGraph:
+    try:
+        return build_graph(document, cells)
+    except RecursionError:  # libcst's visitors recurse: `1 + 1 + ...` of a few hundred terms is too deep for them
+        raise ReadError("code nested too deeply to analyse", path=document.path) from None
+
+
+def build_graph(document: Document, cells: list[CodeCell]) -> StatementGraph:
     module, starts = parse_cells(document, cells)
     statements, skipped = [], []
     for node, first, last, code in top_level_statements(module):
@@ -90,14 +106,32 @@ def build(document: Document, cells: list[CodeCell]) -> StatementGraph:
         cell = cells[cell_number].cell
         offset = starts[cell_number]
         origin = document.origin(cell, first - offset + 1, last - offset + 1)
-        statement = Statement(0, origin, code, kind_of(node), cell.stage_tag, node)
+        statement = Statement(0, origin, code, kind_of(node), cell.stage_tag, node, secrets=find_in(node, code))
         (skipped if statement.tag == "skip" else statements).append(statement)
     for index, statement in enumerate(statements):
         statement.index = index
     facts, findings = collect_facts(statements)
+    secrets = secret_places([*statements, *skipped])
+    findings += [secret_finding(origin, secret) for origin, secret in secrets]
     graph = link(statements, facts)
     magics = [decision for cell in cells for decision in cell.decisions]
-    return StatementGraph(document, statements, graph, magics, skipped, findings)
+    return StatementGraph(document, statements, graph, magics, skipped, findings, secrets)
+
+
+def secret_places(statements: list[Statement]) -> list[tuple[Origin, Secret]]:
+    """Each secret with the line of the source that holds it."""
+    places = []
+    for statement in statements:
+        leading = len(statement.node.leading_lines)
+        for secret in statement.secrets:
+            line = statement.origin.first_line + secret.line - 1 - leading
+            places.append((Origin(statement.origin.cell, line, line), secret))
+    return places
+
+
+def secret_finding(origin: Origin, secret: Secret) -> Finding:
+    """Kind, place and the environment variable that will hold it; never the value."""
+    return Finding("secret", str(origin), f"{secret.kind}; the package reads it from ${secret.env}")
 
 
 def parse_cells(document: Document, cells: list[CodeCell]) -> tuple[cst.Module, list[int]]:

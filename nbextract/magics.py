@@ -5,6 +5,7 @@ The output keeps every line where it was, so origins (cell, line) stay true: a d
 
 from __future__ import annotations
 
+import re
 import shlex
 import tokenize
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ STATEMENT_LINE_MAGICS = {"time"}  # runs its statement in the user namespace: `%
 INSTALLERS = {"pip", "conda", "mamba"}
 # libcst raises CSTValidationError for an identifier its tokenizer accepts but Python does not (`\U0001138e`)
 PARSE_ERRORS = (cst.ParserSyntaxError, cst.CSTValidationError)
+# a line as Python and libcst count them; str.splitlines also splits at \x0c, \x1c, \u2028... inside a line
+PHYSICAL_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 # pip and conda install options followed by a value that is not a package (`-r requirements.txt`, `-c conda-forge`)
 OPTIONS_WITH_VALUE = frozenset(
     """
@@ -65,11 +68,10 @@ def normalise_cell(cell: Cell) -> CodeCell:
         return CodeCell(cell, code, decisions)
     try:
         module = cst.parse_module(code)
-    except PARSE_ERRORS:
+        positions = cst.MetadataWrapper(module, unsafe_skip_copy=True).resolve(cst.metadata.PositionProvider)
+    except (*PARSE_ERRORS, RecursionError):  # the graph stage reports what cannot be parsed or is too deep
         return CodeCell(cell, code, decisions)
-    lines = code.splitlines(keepends=True)
-    wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(cst.metadata.PositionProvider)
+    lines = PHYSICAL_LINE.findall(code)
     for statement in module.body:
         call = magic_call(statement)
         if call is None:
@@ -84,7 +86,7 @@ def normalise_cell(cell: Cell) -> CodeCell:
 
 def unwrap_cell_magic(cell: Cell) -> tuple[str, list[MagicDecision]]:
     """`%%time` and friends keep their body; any other cell magic (%%bash, %%writefile...) drops the cell."""
-    lines = cell.source.splitlines(keepends=True)
+    lines = PHYSICAL_LINE.findall(cell.source)
     if not lines or not lines[0].startswith("%%"):
         return cell.source, []
     name = lines[0][2:].split(maxsplit=1)[0] if lines[0][2:].strip() else ""
@@ -151,6 +153,8 @@ def decide(cell: Cell, line: int, statement: cst.SimpleStatementLine, call: cst.
             unwrapped = code_of(statement.deep_replace(call, cst.parse_expression(rest)))
         except PARSE_ERRORS:
             unwrapped = timed_statement(statement, name, rest)
+        except RecursionError:
+            unwrapped = None
         if unwrapped is None:
             return MagicDecision(cell.number, line, f"%{name}", "flagged", "could not parse its body"), "\n"
         return MagicDecision(cell.number, line, f"%{name}", "unwrapped", "timing dropped"), unwrapped
@@ -163,7 +167,7 @@ def timed_statement(statement: cst.SimpleStatementLine, name: str, rest: str) ->
         return None
     try:
         code = code_of(cst.parse_statement(rest))
-    except PARSE_ERRORS:
+    except (*PARSE_ERRORS, RecursionError):
         return None
     return code if code.count("\n") == 1 else None
 

@@ -5,7 +5,7 @@ Each piece keeps its provenance: every statement carries a `# cell N, line M` co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -48,7 +48,7 @@ class Code:
     train_imports: list[str]
     train_helper_names: list[str]
     output_name: str
-    findings: list[str] = field(default_factory=list)
+    train_uses_secrets: bool = False
 
 
 def rewrite(plan: Plan) -> Code:
@@ -59,17 +59,23 @@ def rewrite(plan: Plan) -> Code:
     for position, stage in enumerate(("preprocess", "infer", "postprocess")):
         later = [index for later_stage in ("preprocess", "infer", "postprocess")[position + 1 :] for index in plan.stages[later_stage]]
         stages[stage] = stage_code(plan, stage, later, helper_set)
-    helpers = sorted(helper_set)
-    train = [index for index in plan.train if index not in helper_set and statements[index].kind != "import"]
+    helpers = sorted(index for index in helper_set if not sets_environment(statements[index]))
+    train = [
+        index
+        for index in plan.train
+        if index not in helper_set and statements[index].kind != "import" and not sets_environment(statements[index])
+    ]
     return Code(
         stages=stages,
         helpers=module_code(statement_nodes(plan, helpers)),
-        helper_imports=imports_for(plan, helpers, reads_of_helpers(plan, helpers)),
+        helper_imports=imports_for(plan, helpers, reads_of_helpers(plan, helpers))
+        + (["from .config import secret"] if uses_secrets(plan, helpers) else []),
         helper_names=helper_names,
         train_body=train_code(plan, train),
         train_imports=imports_for(plan, plan.train, None),
         train_helper_names=sorted({name for index in helper_set for name in statements[index].defines if any(name in statements[t].reads for t in plan.train)}),
         output_name=plan.output.name,
+        train_uses_secrets=uses_secrets(plan, train),
     )
 
 
@@ -109,7 +115,7 @@ def stage_code(plan: Plan, stage: str, later: list[int], helper_set: set[int]) -
         ordered,
         returns,
         function,
-        imports_for(plan, indices, None),
+        imports_for(plan, indices, None) + (["from .config import secret"] if uses_secrets(plan, indices) else []),
         used_helpers,
         [str(statements[index].origin) for index in indices],
     )
@@ -154,9 +160,47 @@ def as_assignment(plan: Plan, statement: Statement) -> cst.BaseStatement:
 
 
 def provenance(node: cst.BaseStatement, statement: Statement) -> cst.BaseStatement:
+    """The statement as emitted: secrets read from the environment, and a `# cell N, line M` comment on top."""
     comment = cst.EmptyLine(comment=cst.Comment(f"# {statement.origin}"))
     kept = [line for line in node.leading_lines if line.comment is not None]
+    if statement.secrets:
+        node = node.visit(SecretsFromEnvironment(statement.secrets))
     return node.with_changes(leading_lines=[*kept, comment])
+
+
+class SecretsFromEnvironment(cst.CSTTransformer):
+    """A literal holding a secret becomes `secret("ENV")`, read from the environment by the generated config."""
+
+    def __init__(self, secrets) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def env_for(self, text: str) -> str | None:
+        return next((secret.env for secret in self.secrets if secret.value in text), None)
+
+    def leave_SimpleString(self, original_node: cst.SimpleString, updated_node: cst.SimpleString) -> cst.BaseExpression:
+        value = original_node.evaluated_value
+        env = self.env_for(value if isinstance(value, str) else original_node.value)
+        return updated_node if env is None else cst.parse_expression(f"secret({env!r})")
+
+    def leave_FormattedStringText(self, original_node, updated_node):
+        env = self.env_for(original_node.value)
+        if env is None:
+            return updated_node
+        return cst.FormattedStringExpression(expression=cst.parse_expression(f"secret({env!r})"))
+
+
+def sets_environment(statement: Statement) -> bool:
+    """`os.environ["KEY"] = "<secret>"`: the environment is where the secret now lives, so the line goes."""
+    node = statement.node
+    if not statement.secrets or not isinstance(node, cst.SimpleStatementLine) or not isinstance(node.body[0], cst.Assign):
+        return False
+    target = node.body[0].targets[0].target
+    return isinstance(target, cst.Subscript) and "environ" in cst.Module(body=[]).code_for_node(target.value)
+
+
+def uses_secrets(plan: Plan, indices: list[int]) -> bool:
+    return any(plan.graph.statements[index].secrets for index in indices)
 
 
 def function_code(name: str, params: list[str], body: list[cst.BaseStatement], returns: list[str], doc: str) -> str:

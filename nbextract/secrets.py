@@ -1,0 +1,219 @@
+"""Find secrets in string literals: known token shapes, credentials in URLs, secret-like names, and entropy.
+
+Detectors are a table; each sees one literal with the name it is bound to (assignment target, keyword argument, dict
+key or `os.environ[...]` key). A Secret never shows its value in str() or repr().
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+KNOWN_TOKENS = (
+    ("aws access key id", "AWS_ACCESS_KEY_ID", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("github token", "GITHUB_TOKEN", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})")),
+    ("gitlab token", "GITLAB_TOKEN", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
+    ("slack webhook", "SLACK_WEBHOOK_URL", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}")),
+    ("slack token", "SLACK_TOKEN", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("stripe key", "STRIPE_API_KEY", re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}")),
+    ("anthropic api key", "ANTHROPIC_API_KEY", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
+    ("openai api key", "OPENAI_API_KEY", re.compile(r"\bsk-(?!ant-)(?:proj-)?[A-Za-z0-9_-]{20,}")),
+    ("hugging face token", "HF_TOKEN", re.compile(r"\bhf_[A-Za-z0-9]{30,}")),
+    ("google api key", "GOOGLE_API_KEY", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
+    ("json web token", "JWT_TOKEN", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    ("private key", "PRIVATE_KEY", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z]+ )*PRIVATE KEY-----|$)")),
+    ("twilio key", "TWILIO_API_KEY", re.compile(r"\bSK[0-9a-f]{32}\b")),
+    ("sendgrid key", "SENDGRID_API_KEY", re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}")),
+    ("discord bot token", "DISCORD_BOT_TOKEN", re.compile(r"\b[MN][A-Za-z0-9]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}")),
+    ("telegram bot token", "TELEGRAM_BOT_TOKEN", re.compile(r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b")),
+    ("azure storage key", "AZURE_STORAGE_CONNECTION_STRING", re.compile(r"(?<=AccountKey=)[A-Za-z0-9+/]{20,}={0,2}")),
+)
+URL_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:([^\s@/]+)@[^\s]+")
+PASSWORD_FIELD = re.compile(r"(?i)(?:password|pwd)=([^;\s&]+)")
+SECRET_NAME = re.compile(
+    r"(?i)(api[_-]?key|apikey|secret|token|passwd|password|pwd|credential|private[_-]?key|access[_-]?key|auth)"
+)
+NOT_SECRET_NAME = re.compile(
+    r"(?i)(_env|env_|_name|name_|_path|_file|_dir|_url|_count|count_|max_|min_|_len|length|tokeni[sz]|_type|_id$|_ids$|"
+    r"num_|n_|_size|_limit|_prefix|_header|_field|_col|_column|_var)"
+)
+PLACEHOLDER = re.compile(r"(?i)^(?:<.*>|\{.*\}|\$\{.*\}|x+|\*+|\.+|changeme|change_me|your[_-].*|.*here|todo|none|null|dummy|test|example.*|secret|password)$")
+ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+HEX = re.compile(r"^[0-9a-fA-F]+$")
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret found in a literal; `value` is never shown by str() or repr()."""
+
+    kind: str
+    value: str = field(repr=False)
+    env: str
+    line: int
+    literal: str = field(repr=False, default="")
+
+    def __str__(self) -> str:
+        return f"{self.kind} at line {self.line} (env {self.env})"
+
+
+def entropy(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def env_name(name: str | None, default: str) -> str:
+    """`wandb_api_key` -> `WANDB_API_KEY`; a name that says nothing falls back to the kind's default."""
+    if not name:
+        return default
+    upper = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()
+    return upper if upper and not upper[0].isdigit() and SECRET_NAME.search(upper) else default
+
+
+def looks_random(value: str, minimum: float) -> bool:
+    if " " in value or len(value) < 8 or PLACEHOLDER.match(value) or ENV_NAME.match(value) or UUID.match(value):
+        return False
+    if value.startswith(("data:", "http://", "https://", "/", "./", "~")) or "{" in value:
+        return False
+    return entropy(value) >= minimum
+
+
+def known_tokens(value: str, name: str | None) -> list[tuple[str, str, str]]:
+    found = []
+    for kind, default_env, pattern in KNOWN_TOKENS:
+        for match in pattern.finditer(value):
+            found.append((kind, match.group(0), env_name(name, default_env)))
+    return found
+
+
+def url_credentials(value: str, name: str | None) -> list[tuple[str, str, str]]:
+    found = []
+    for pattern in (URL_CREDENTIALS, PASSWORD_FIELD):
+        for match in pattern.finditer(value):
+            password = match.group(1)
+            if not PLACEHOLDER.match(password) and not password.startswith(("$", "{")):
+                found.append(("password in connection string", password, env_name(name, "DATABASE_URL")))
+    return found
+
+
+def named_secret(value: str, name: str | None) -> list[tuple[str, str, str]]:
+    if not name or not SECRET_NAME.search(name) or NOT_SECRET_NAME.search(name):
+        return []
+    if not looks_random(value, 2.5):
+        return []
+    kind = "password" if re.search(r"(?i)pass|pwd", name) else "api key" if re.search(r"(?i)key", name) else "token"
+    return [(kind, value, env_name(name, "API_KEY"))]
+
+
+def high_entropy(value: str, name: str | None) -> list[tuple[str, str, str]]:
+    if len(value) < 24 or HEX.match(value) or not looks_random(value, 4.2):
+        return []
+    classes = sum(any(test(c) for c in value) for test in (str.islower, str.isupper, str.isdigit))
+    if classes < 3 or set(value) <= set("ACGTN"):
+        return []
+    return [("high-entropy string", value, env_name(name, "SECRET_TOKEN"))]
+
+
+DETECTORS = (known_tokens, url_credentials, named_secret, high_entropy)
+
+
+def scan_literal(value: str, name: str | None, line: int) -> list[Secret]:
+    """Secrets in one literal; the first detector that fires on a piece of it names its kind."""
+    found: list[Secret] = []
+    for detector in DETECTORS:
+        for kind, secret, env in detector(value, name):
+            if not any(secret in other.value or other.value in secret for other in found):
+                found.append(Secret(kind, secret, env, line, value))
+    return found
+
+
+class SecretFinder(cst.CSTVisitor):
+    """Visits string literals with the name they are bound to."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self.code = code
+        self.names: list[str | None] = []
+        self.found: list[Secret] = []
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.names.append(target_name(node.targets[0].target))
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        self.names.pop()
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.names.append(target_name(node.target))
+
+    def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
+        self.names.pop()
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        self.names.append(node.keyword.value if node.keyword is not None else None)
+
+    def leave_Arg(self, original_node: cst.Arg) -> None:
+        self.names.pop()
+
+    def visit_DictElement(self, node: cst.DictElement) -> None:
+        key = node.key.evaluated_value if isinstance(node.key, cst.SimpleString) else None
+        self.names.append(key if isinstance(key, str) else None)
+
+    def leave_DictElement(self, original_node: cst.DictElement) -> None:
+        self.names.pop()
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        value = node.evaluated_value
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        name = self.names[-1] if self.names else None
+        self.found += scan_literal(value, name, line_of(self.code, node.value))
+
+    def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
+        name = self.names[-1] if self.names else None
+        self.found += scan_literal(node.value, name, line_of(self.code, node.value))
+
+
+def target_name(target: cst.BaseExpression) -> str | None:
+    """`key = ...` -> key; `cfg.api_key = ...` -> api_key; `os.environ["TOKEN"] = ...` -> TOKEN."""
+    if isinstance(target, cst.Name):
+        return target.value
+    if isinstance(target, cst.Attribute):
+        return target.attr.value
+    if isinstance(target, cst.Subscript) and len(target.slice) == 1:
+        index = target.slice[0].slice
+        if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+            value = index.value.evaluated_value
+            return value if isinstance(value, str) else None
+    return None
+
+
+def line_of(code: str, text: str) -> int:
+    position = code.find(text)
+    return code.count("\n", 0, position) + 1 if position >= 0 else 1
+
+
+def find_in(node: cst.CSTNode, code: str) -> list[Secret]:
+    """Secrets in a parsed node whose source text is `code` (lines are relative to it)."""
+    finder = SecretFinder(code)
+    node.visit(finder)
+    return finder.found
+
+
+def detect(code: str) -> list[Secret]:
+    """Secrets in Python source code; code that does not parse is scanned as one literal per line."""
+    try:
+        module = cst.parse_module(code)
+    except cst.ParserSyntaxError:
+        return [secret for number, line in enumerate(code.splitlines(), 1) for secret in scan_literal(line, None, number)]
+    return find_in(module, code)
+
+
+def redact(text: str, secrets: list[Secret]) -> str:
+    """The text with every secret (and the literal holding it) replaced by a marker naming its env var."""
+    for secret in sorted(secrets, key=lambda s: -len(s.value)):
+        text = text.replace(secret.value, f"<secret: {secret.env}>")
+    return text
