@@ -38,7 +38,7 @@ def reported(command):
     return wrapper
 
 
-SOURCE = click.argument("source", type=click.Path(dir_okay=False, path_type=str))
+SOURCE = click.argument("source")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -110,8 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("nbextract: aborted", err=True)
         return 130
+    except click.UsageError as error:
+        command = error.ctx.command_path if error.ctx is not None else "nbextract"
+        click.echo(f"nbextract: {error.format_message()} (see {command} --help)", err=True)
+        return 2
     except click.ClickException as error:
-        error.show()
+        click.echo(f"nbextract: {error.format_message()}", err=True)
         return 2
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 0

@@ -23,6 +23,8 @@ def read(path: str | Path) -> Document:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ReadError("no such file", path=str(path)) from None
+    except IsADirectoryError:
+        raise ReadError("is a folder; expected a notebook (.ipynb) or a script (.py)", path=str(path)) from None
     except OSError as exc:
         raise ReadError(f"cannot read: {exc.strerror}", path=str(path)) from None
     try:
