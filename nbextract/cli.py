@@ -85,6 +85,7 @@ def convert(source, out, name, input_var, output_var, execute, force, template_d
 
     from .convert import convert as run_conversion
     from .options import Options
+    from .scaffold import configured_template_dir
 
     options = Options(
         source=Path(source),
@@ -94,7 +95,7 @@ def convert(source, out, name, input_var, output_var, execute, force, template_d
         output_var=output_var,
         execute=execute,
         force=force,
-        template_dir=Path(template_dir) if template_dir else None,
+        template_dir=Path(template_dir) if template_dir else configured_template_dir(Path(source).parent),
     )
     result = run_conversion(options)
     manifest = result.manifest
@@ -102,6 +103,44 @@ def convert(source, out, name, input_var, output_var, execute, force, template_d
         f"{source} -> {result.output}: input {manifest['inputs'][0]['name']}, output {manifest['outputs'][0]['name']}, "
         f"{len(manifest['artifacts'])} artifacts; report: {result.output / 'CONVERSION.md'}"
     )
+
+
+@cli.group()
+def templates() -> None:
+    """The jinja2 templates the generated project comes from."""
+
+
+@templates.command("export")
+@click.argument("directory")
+@click.option("--force", is_flag=True, help="Overwrite templates in a non-empty folder.")
+@reported
+def export_templates(directory: str, force: bool) -> None:
+    """Copy the built-in templates (and TEMPLATES.md) into DIRECTORY for customisation."""
+    from pathlib import Path
+
+    from .scaffold import export
+
+    target = export(Path(directory), force)
+    click.echo(f"templates written to {target}; see {target / 'TEMPLATES.md'}")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("-o", "--output-dir", "out", help="Where to write the package (default ./NAME).")
+@click.option("--template-dir", type=click.Path(file_okay=False, exists=True, path_type=str), help="Templates that replace the built-in ones.")
+@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@reported
+def init(name: str, out: str | None, template_dir: str | None, force: bool) -> None:
+    """An empty structured package (config, model, stages, pipeline, tests, training) from the same templates."""
+    from pathlib import Path
+
+    from .options import Options
+    from .scaffold import configured_template_dir, init as make_package
+
+    package = Options(source=Path(name), name=name).package
+    templates_from = Path(template_dir) if template_dir else configured_template_dir(Path.cwd())
+    target = make_package(package, Path(out) if out else None, templates_from, force)
+    click.echo(f"created {target}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -115,35 +115,54 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
         "installed_in_source": installed,
     }
     stage_map = {index: fate.stage for index, fate in plan.fates.items()}
-    return {
+    return template_context(
+        package=package,
+        source=source,
+        settings=settings,
+        stages=code.stages,
+        input={"name": plan.input.name, "origin": plan.input.origin},
+        output={"name": plan.output.name, "origin": plan.output.origin},
+        artifacts=artifacts,
+        secrets=secrets,
+        train_uses_secrets=code.train_uses_secrets,
+        helpers=code.helpers,
+        helper_imports=code.helper_imports,
+        helper_names=code.helper_names,
+        train_main=code.train_body if plan.train else "",
+        train_imports=code.train_imports,
+        train_helper_names=code.train_helper_names,
+        dependencies=runtime,
+        training_requirements=training,
+        statements=statements,
+        findings=findings,
+        magics=magics,
+        graph_mermaid=mermaid(plan.graph, stage_map),
+        manifest=manifest,
+    )
+
+
+def template_context(*, package: str, stages: dict[str, StageCode], **given) -> dict:
+    """The full template context: what is given, what derives from it, and empty defaults for the rest."""
+    defaults = {
+        "artifacts": [], "secrets": [], "train_uses_secrets": False, "helpers": "", "helper_imports": [],
+        "helper_names": [], "train_main": "", "train_imports": [], "train_helper_names": [], "dependencies": [],
+        "training_requirements": [], "statements": [], "findings": [], "magics": [], "graph_mermaid": "flowchart TD\n",
+    }
+    data = {
+        **defaults,
+        **given,
         "package": package,
-        "env_prefix": prefix,
-        "source": source,
+        "env_prefix": f"{package.upper()}_",
         "version": __version__,
         "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
-        "settings": settings,
-        "stages": code.stages,
-        "stage_calls": stage_calls(code.stages),
-        "batched_infer": batched(code.stages["infer"]),
-        "secrets": secrets,
-        "train_uses_secrets": code.train_uses_secrets,
-        "input": {"name": plan.input.name, "origin": plan.input.origin},
-        "output": {"name": plan.output.name, "origin": plan.output.origin},
-        "artifacts": artifacts,
-        "helpers": code.helpers,
-        "helper_imports": code.helper_imports,
-        "helper_names": code.helper_names,
-        "train_main": code.train_body if plan.train else "",
-        "train_imports": code.train_imports,
-        "train_helper_names": code.train_helper_names,
-        "dependencies": runtime,
-        "training_requirements": training,
-        "statements": statements,
-        "findings": findings,
-        "magics": magics,
-        "graph_mermaid": mermaid(plan.graph, stage_map),
-        "manifest": manifest,
+        "stages": stages,
+        "stage_calls": stage_calls(stages),
+        "batched_infer": batched(stages["infer"]),
     }
+    missing = set(VARIABLES) - set(data)
+    if missing:
+        raise TypeError(f"template context lacks {sorted(missing)}")
+    return data
 
 
 def secret_entries(plan: Plan) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 
 import jinja2
@@ -50,10 +51,17 @@ def render(context: dict, template_dir: Path | None = None) -> dict[str, str]:
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"template syntax error: {error.message}", path=error.filename or name, line=error.lineno) from None
         except jinja2.UndefinedError as error:
-            raise TemplateError(f"undefined template variable: {error.message}", path=template_origin(env, name)) from None
+            path = template_origin(env, name)
+            raise TemplateError(f"undefined template variable: {error.message}", path=path, line=template_line(error, path)) from None
         if text.strip():
             files[output_path(name, context["package"])] = text
     return files
+
+
+def template_line(error: Exception, path: str) -> int | None:
+    """The template line where rendering failed, from jinja's rewritten traceback."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == path]
+    return frames[-1].lineno if frames else None
 
 
 def template_origin(env: jinja2.Environment, name: str) -> str:

@@ -1,0 +1,128 @@
+"""Templates as a user feature: export, per-file override with fallback, one-line template errors, init."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jinja2
+import pytest
+from jinja2 import meta
+
+from nbextract import context, render
+from nbextract.cli import main
+from nbextract.scaffold import init_context
+
+SOURCE = """\
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+
+X, y = load_iris(return_X_y=True)
+X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+clf = LogisticRegression(max_iter=300).fit(X_train, y_train)
+y_pred = clf.predict(X_test)
+"""
+
+
+@pytest.fixture
+def source(tmp_path) -> Path:
+    path = tmp_path / "iris_model.py"
+    path.write_text(SOURCE)
+    return path
+
+
+def variables_used_by_templates() -> set[str]:
+    env = jinja2.Environment()
+    used = set()
+    for name in render.template_names():
+        used |= meta.find_undeclared_variables(env.parse((render.builtin_dir() / name).read_text()))
+    return used
+
+
+def test_templates_doc_lists_every_variable_the_templates_use(tmp_path):
+    assert main(["templates", "export", str(tmp_path / "tpl")]) == 0
+    doc = (tmp_path / "tpl" / "TEMPLATES.md").read_text()
+    used = variables_used_by_templates()
+    assert used <= set(context.VARIABLES)
+    for name in context.VARIABLES:
+        assert f"| `{name}` |" in doc
+    for name in render.template_names():
+        assert f"`{name}`" in doc
+        assert (tmp_path / "tpl" / name).is_file()
+
+
+def test_context_of_init_has_exactly_the_documented_variables(tmp_path):
+    assert set(init_context("pkg", tmp_path)) == set(context.VARIABLES)
+
+
+def test_edited_template_is_used_and_the_rest_fall_back(tmp_path, source):
+    templates = tmp_path / "tpl"
+    assert main(["templates", "export", str(templates)]) == 0
+    readme = templates / "README.md.j2"
+    readme.write_text("# {{ package }} by the platform team\n\nLicence: internal.\n")
+    for other in templates.rglob("*.j2"):
+        if other != readme:
+            other.unlink()
+    out = tmp_path / "out"
+    assert main(["convert", str(source), "-o", str(out), "--template-dir", str(templates)]) == 0
+    assert (out / "README.md").read_text() == "# iris_model by the platform team\n\nLicence: internal.\n"
+    assert "def load_settings" in (out / "src" / "iris_model" / "config.py").read_text()
+
+
+def test_pyproject_template_dir_is_the_default(tmp_path, source):
+    templates = tmp_path / "team-templates"
+    templates.mkdir()
+    (templates / "README.md.j2").write_text("team readme for {{ package }}\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.nbextract]\ntemplate-dir = "team-templates"\n')
+    out = tmp_path / "out"
+    assert main(["convert", str(source), "-o", str(out)]) == 0
+    assert (out / "README.md").read_text() == "team readme for iris_model\n"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{{ pakage }}\n", "undefined template variable"),
+        ("line one\n{% for x in %}\n", "template syntax error"),
+    ],
+    ids=["undefined-variable", "syntax-error"],
+)
+def test_broken_template_is_one_line_error_naming_file_and_line(tmp_path, source, capsys, text, message):
+    templates = tmp_path / "tpl"
+    templates.mkdir()
+    (templates / "README.md.j2").write_text(text)
+    out = tmp_path / "out"
+    assert main(["convert", str(source), "-o", str(out), "--template-dir", str(templates)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "README.md.j2" in err and ", line " in err and message in err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_init_package_imports_and_its_tests_pass(tmp_path):
+    out = tmp_path / "fraud_model"
+    assert main(["init", "fraud_model", "-o", str(out)]) == 0
+    for module in ("config", "model", "preprocess", "infer", "postprocess", "pipeline"):
+        assert (out / "src" / "fraud_model" / f"{module}.py").is_file()
+    assert (out / "training" / "train.py").is_file()
+    env = {**os.environ, "PYTHONPATH": str(out / "src")}
+    check = "import fraud_model; print(fraud_model.Predictor.from_config().predict([1, 2, 3]))"
+    result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[1, 2, 3]"
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=out, env=env, capture_output=True, text=True)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+
+
+def test_export_refuses_a_non_empty_folder_without_force(tmp_path, capsys):
+    target = tmp_path / "tpl"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine")
+    assert main(["templates", "export", str(target)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main(["templates", "export", str(target), "--force"]) == 0
+    assert (target / "keep.txt").read_text() == "mine"
