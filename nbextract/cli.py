@@ -105,6 +105,19 @@ def convert(source, out, name, input_var, output_var, execute, force, template_d
     )
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@reported
+def scan(paths: tuple[str, ...], fmt: str) -> None:
+    """Secrets, hard-coded paths, pinned devices, hub downloads, unpinned installs; exit 1 on findings."""
+    from .scan import as_json, as_text, scan as run_scan
+
+    report = run_scan(list(paths))
+    click.echo(as_json(report) if fmt == "json" else as_text(report), nl=False)
+    sys.exit(0 if report.clean else 1)
+
+
 @cli.group()
 def templates() -> None:
     """The jinja2 templates the generated project comes from."""

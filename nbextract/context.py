@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import __version__, dependencies
 from .draw import mermaid
+from .findings import find_all
 from .options import Options
 from .rewrite import Code, StageCode
 from .slice import Plan
@@ -91,7 +92,7 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
         for index, fate in sorted(plan.fates.items())
     ]
     statements += [{"origin": str(s.origin), "label": s.label, "stage": "dropped", "reason": "tagged nbextract:skip"} for s in plan.graph.skipped]
-    findings = [asdict(finding) for finding in plan.graph.findings]
+    findings = [asdict(finding) for finding in find_all(plan.graph)]
     secrets = secret_entries(plan)
     magics = [asdict(decision) for decision in plan.graph.magics]
     source = {"path": document.path, "name": Path(document.path).name, "kind": document.kind, "sha256": document.sha256}

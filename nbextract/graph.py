@@ -24,7 +24,15 @@ from libcst.metadata import (
 
 from .document import Cell, Document, Origin
 from .errors import ReadError
-from .knowledge import FOLDER_CALLS, INPLACE_KEYWORD, PURE_METHODS, SAVE_CALLS, SAVE_METHODS, looks_like_path
+from .knowledge import (
+    FOLDER_CALLS,
+    INPLACE_KEYWORD,
+    PURE_METHODS,
+    SAVE_CALLS,
+    SAVE_METHODS,
+    is_device,
+    looks_like_path,
+)
 from .magics import PARSE_ERRORS, CodeCell, MagicDecision
 from .secrets import Secret, find_in, redact
 
@@ -49,6 +57,7 @@ class Statement:
     body_reads: set[str] = field(default_factory=set)
     paths: set[str] = field(default_factory=set)
     secrets: list[Secret] = field(default_factory=list)
+    devices: set[str] = field(default_factory=set)
     literal: object = field(default=NO_LITERAL, repr=False)
 
     @property
@@ -350,6 +359,8 @@ class FactsCollector(cst.CSTVisitor):
             return
         if looks_like_path(value) or self.current.calls & FOLDER_CALLS:
             self.current.paths.add(value.rstrip("/"))
+        if is_device(value):
+            self.current.devices.add(value)
 
     def call_names(self, node: cst.Call) -> set[str]:
         """Qualified names of a call on an imported name or a builtin (`pandas.read_csv`, `print`).

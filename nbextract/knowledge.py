@@ -105,3 +105,30 @@ def looks_like_path(text: str) -> bool:
         return False
     suffix = text[text.rfind(".") :].lower() if "." in text else ""
     return suffix in PATH_SUFFIXES or ("/" in text and " " not in text)
+
+
+DEVICE_STRING = frozenset({"cuda", "mps", "cpu"})
+HUB_CALL_SUFFIXES = (
+    ".from_pretrained",
+    "hf_hub_download",
+    "snapshot_download",
+    "torch.hub.load",
+    "torch.hub.load_state_dict_from_url",
+    "urllib.request.urlretrieve",
+    "requests.get",
+    "wget.download",
+    "gdown.download",
+    "transformers.pipeline",
+    "tensorflow.keras.utils.get_file",
+    "keras.utils.get_file",
+)
+
+
+def is_device(text: str) -> bool:
+    """`cuda`, `cuda:0`, `mps`: a device pinned in code (plain `cpu` is not a finding, but is still a device)."""
+    name, _, index = text.partition(":")
+    return name in DEVICE_STRING and name != "cpu" and (not index or index.isdigit())
+
+
+def is_hub_download(name: str) -> bool:
+    return name.endswith(HUB_CALL_SUFFIXES)

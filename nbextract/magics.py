@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shlex
 import tokenize
+import warnings
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -100,13 +101,15 @@ def transform_lines(code: str) -> str:
     from IPython.core.inputtransformer2 import TransformerManager
 
     # IPython drops leading blank lines (a `%%time` line becomes one); keep them so lines stay where they were
-    lines = code.splitlines(keepends=True)
+    lines = PHYSICAL_LINE.findall(code)
     blank = next((number for number, line in enumerate(lines) if line.strip()), len(lines))
     head, body = "".join(lines[:blank]), "".join(lines[blank:])
     if not body:
         return code
     try:
-        transformed = TransformerManager().transform_cell(body)
+        with warnings.catch_warnings():  # IPython warns of lines split at \u2028 and such; the count check below copes
+            warnings.simplefilter("ignore", UserWarning)
+            transformed = TransformerManager().transform_cell(body)
     except (SyntaxError, ValueError, tokenize.TokenError):  # IPython tokenizes first; the parser reports the error
         return code
     return head + transformed if transformed.count("\n") == body.count("\n") + (not body.endswith("\n")) else code

@@ -1,0 +1,58 @@
+"""What a production engineer must know about a source: one small check per kind, in a table.
+
+Each check reads the statement graph and returns findings (kind, place, message); secrets and star imports are
+found while the graph is built. `nbextract scan` prints them; conversion reports them in CONVERSION.md.
+"""
+
+from __future__ import annotations
+
+from .graph import Finding, StatementGraph
+from .knowledge import is_hub_download
+
+
+def absolute_paths(graph: StatementGraph) -> list[Finding]:
+    return [
+        Finding("hard-coded path", str(statement.origin), f"absolute path {path!r} works on one machine only")
+        for statement in graph.statements
+        for path in sorted(statement.paths)
+        if path.startswith(("/", "~")) or (len(path) > 2 and path[1] == ":" and path[2] in "\\/")
+    ]
+
+
+def pinned_devices(graph: StatementGraph) -> list[Finding]:
+    found = []
+    for statement in graph.statements:
+        for device in sorted(statement.devices):
+            found.append(Finding("pinned device", str(statement.origin), f"device {device!r} is hard-coded; resolve it at run time"))
+        if any(method == "cuda" for _, method in statement.methods):
+            found.append(Finding("pinned device", str(statement.origin), "`.cuda()` assumes a GPU; use a device from config"))
+    return found
+
+
+def hub_downloads(graph: StatementGraph) -> list[Finding]:
+    return [
+        Finding("hub download", str(statement.origin), f"{call} downloads at run time; fetch it once into artifacts/")
+        for statement in graph.statements
+        for call in sorted(statement.calls)
+        if is_hub_download(call)
+    ]
+
+
+def unpinned_installs(graph: StatementGraph) -> list[Finding]:
+    found = []
+    for decision in graph.magics:
+        if decision.action != "dependency":
+            continue
+        for requirement in decision.detail.split():
+            if not any(operator in requirement for operator in ("==", ">=", "<=", "~=", "@")):
+                place = f"cell {decision.cell}, line {decision.line}"
+                found.append(Finding("unpinned install", place, f"{decision.magic} install {requirement} has no version"))
+    return found
+
+
+CHECKS = (absolute_paths, pinned_devices, hub_downloads, unpinned_installs)
+
+
+def find_all(graph: StatementGraph) -> list[Finding]:
+    """Every finding: those recorded while building the graph, then each check's."""
+    return [*graph.findings, *(finding for check in CHECKS for finding in check(graph))]

@@ -1,0 +1,82 @@
+"""Findings (one check per kind) and `nbextract scan`: text and JSON, folders, exit status for pre-commit and CI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nbextract.analyze import analyse
+from nbextract.cli import main
+from nbextract.findings import find_all
+
+CASES = [
+    ('df = pd.read_csv("/home/alice/data/train.csv")\n', "hard-coded path", "line 1"),
+    ('model.to("cuda:0")\n', "pinned device", "line 1"),
+    ("device = 'cuda'\n", "pinned device", "line 1"),
+    ("x = 1\nnet = net.cuda()\n", "pinned device", "line 2"),
+    ('from transformers import AutoModel\nm = AutoModel.from_pretrained("bert-base-uncased")\n', "hub download", "line 2"),
+    ('import torch\nm = torch.hub.load("pytorch/vision", "resnet18")\n', "hub download", "line 2"),
+    ('import requests\nr = requests.get("https://example.org/model.bin")\n', "hub download", "line 2"),
+    ('TOKEN = "ghp_4fV8kQ2mZ7xL1pR9sT3wY6uB0nC5dE8hJ2aG"\n', "secret", "line 1"),
+    ("from os import *\n", "star import", "line 1"),
+]
+CLEAN = [
+    'df = pd.read_csv("data/train.csv")\n',
+    'device = "cpu"\n',
+    "import torch\nx = torch.zeros(3)\n",
+    'api_key = os.environ["API_KEY"]\n',
+]
+
+
+def findings_of(tmp_path, code):
+    path = tmp_path / "source.py"
+    path.write_text(code)
+    return find_all(analyse(path))
+
+
+@pytest.mark.parametrize("code, kind, origin", CASES, ids=[case[1] + ":" + case[0][:24] for case in CASES])
+def test_finding(tmp_path, code, kind, origin):
+    assert (kind, origin) in {(finding.kind, finding.origin) for finding in findings_of(tmp_path, code)}
+
+
+@pytest.mark.parametrize("code", CLEAN, ids=[code[:24] for code in CLEAN])
+def test_no_finding(tmp_path, code):
+    assert findings_of(tmp_path, code) == []
+
+
+def test_unpinned_install_magic(make_notebook):
+    notebook = make_notebook(["!pip install scikit-learn==1.5 pandas\nimport pandas as pd\n"])
+    kinds = [(finding.kind, finding.message) for finding in find_all(analyse(notebook))]
+    assert [message for kind, message in kinds if kind == "unpinned install"] == ["!pip install pandas has no version"]
+
+
+def test_scan_exit_status_and_json(tmp_path, capsys):
+    (tmp_path / "clean.py").write_text("x = 1\n")
+    assert main(["scan", str(tmp_path / "clean.py")]) == 0
+    (tmp_path / "dirty.py").write_text('device = "cuda:1"\nSECRET_TOKEN = "Zq8Lm3Xv9Tr2Wp7Ks4Nd6Hb1Jc5Yf0Ga"\n')
+    capsys.readouterr()
+    assert main(["scan", str(tmp_path), "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    kinds = sorted(finding["kind"] for finding in data["files"][str(tmp_path / "dirty.py")])
+    assert kinds == ["pinned device", "secret"]
+    assert "Zq8Lm3Xv" not in json.dumps(data)
+    assert data["files"][str(tmp_path / "clean.py")] == []
+
+
+def test_scan_skips_environment_folders_and_reports_unreadable_files(tmp_path, capsys):
+    (tmp_path / ".venv" / "lib").mkdir(parents=True)
+    (tmp_path / ".venv" / "lib" / "x.py").write_text('device = "cuda:0"\n')
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    assert main(["scan", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert ".venv" not in out
+    assert "broken.ipynb" in out and "not scanned" in out
+
+
+def test_sample_notebooks_planted_problems_are_all_found(capsys):
+    assert main(["scan", "sample_notebooks"]) == 1
+    out = capsys.readouterr().out
+    for sample in ("churn_column_transformer.ipynb", "iris_training_script.py", "fruit_label_encoder_percent.py"):
+        assert f"{sample}: " in out
+    assert out.count(": secret: ") >= 10
