@@ -77,7 +77,11 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
     prefix = f"{package.upper()}_"
     document = plan.graph.document
     out = options.out_dir.resolve()
-    settings = [*settings_from_plan(plan, prefix), *builtin_settings(plan, options, prefix, out)]
+    settings = [
+        *settings_from_plan(plan, prefix),
+        *lifted_settings(code, Path(document.path).resolve().parent, out, prefix),
+        *builtin_settings(plan, options, prefix, out),
+    ]
     artifacts = [
         {"variable": a.variable, "path": f"artifacts/{a.variable}.joblib", "format": "joblib", "origin": a.origin}
         for a in plan.artifacts
@@ -186,6 +190,18 @@ def settings_from_plan(plan: Plan, prefix: str) -> list[Setting]:
         )
         for value in plan.config
     ]
+
+
+def lifted_settings(code: Code, source_dir: Path, out: Path, prefix: str) -> list[Setting]:
+    """Values lifted from the training code; relative paths are rewritten relative to the project."""
+    settings = []
+    for lifted in code.lifted:
+        value = lifted.value
+        if lifted.path and not Path(value).is_absolute():
+            value = relative_to_project((source_dir / value).resolve(), out)
+        kind = type(value).__name__
+        settings.append(Setting(lifted.key, value, kind, f"{prefix}{lifted.key.upper()}", lifted.origin, lifted.affects, lifted.path))
+    return settings
 
 
 def builtin_settings(plan: Plan, options: Options, prefix: str, out: Path) -> list[Setting]:

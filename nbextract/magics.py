@@ -86,15 +86,18 @@ def normalise_cell(cell: Cell) -> CodeCell:
 
 
 def unwrap_cell_magic(cell: Cell) -> tuple[str, list[MagicDecision]]:
-    """`%%time` and friends keep their body; any other cell magic (%%bash, %%writefile...) drops the cell."""
+    """`%%time` and friends keep their body; any other cell magic (%%bash, %%writefile...) drops the cell.
+    Like IPython, blank lines may come before the `%%` line."""
     lines = PHYSICAL_LINE.findall(cell.source)
-    if not lines or not lines[0].startswith("%%"):
+    start = next((number for number, line in enumerate(lines) if line.strip()), len(lines))
+    if start == len(lines) or not lines[start].startswith("%%"):
         return cell.source, []
-    name = lines[0][2:].split(maxsplit=1)[0] if lines[0][2:].strip() else ""
+    name = lines[start][2:].split(maxsplit=1)[0] if lines[start][2:].strip() else ""
     if name in UNWRAPPED_CELL_MAGICS:
-        return "\n" + "".join(lines[1:]), [MagicDecision(cell.number, 1, f"%%{name}", "unwrapped", "body kept")]
+        body = "\n" * (start + 1) + "".join(lines[start + 1 :])
+        return body, [MagicDecision(cell.number, start + 1, f"%%{name}", "unwrapped", "body kept")]
     blank = "\n" * len(lines)
-    return blank, [MagicDecision(cell.number, 1, f"%%{name}", "flagged", "cell magic: cell not converted")]
+    return blank, [MagicDecision(cell.number, start + 1, f"%%{name}", "flagged", "cell magic: cell not converted")]
 
 
 def transform_lines(code: str) -> str:
@@ -106,13 +109,27 @@ def transform_lines(code: str) -> str:
     head, body = "".join(lines[:blank]), "".join(lines[blank:])
     if not body:
         return code
+    manager = TransformerManager()
+    manager.token_transformers = [line_keeping(transformer) for transformer in manager.token_transformers]
     try:
         with warnings.catch_warnings():  # IPython warns of lines split at \u2028 and such; the count check below copes
             warnings.simplefilter("ignore", UserWarning)
-            transformed = TransformerManager().transform_cell(body)
-    except (SyntaxError, ValueError, tokenize.TokenError):  # IPython tokenizes first; the parser reports the error
+            transformed = manager.transform_cell(body)
+    except (SyntaxError, ValueError, RuntimeError, tokenize.TokenError):  # the parser then reports the error
         return code
     return head + transformed if transformed.count("\n") == body.count("\n") + (not body.endswith("\n")) else code
+
+
+def line_keeping(transformer: type) -> type:
+    """An IPython token transformer that leaves a blank line for each line it joins (`!pip install a \\` + `  b`)."""
+
+    class LineKeeping(transformer):
+        def transform(self, lines: list[str]) -> list[str]:
+            new = super().transform(lines)
+            joined = len(lines) - len(new)
+            return new[: self.start_line + 1] + ["\n"] * joined + new[self.start_line + 1 :] if joined > 0 else new
+
+    return LineKeeping
 
 
 MAGIC_CALL = m.Call(

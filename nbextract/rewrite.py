@@ -5,13 +5,16 @@ Each piece keeps its provenance: every statement carries a `# cell N, line M` co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import libcst as cst
 
 from .graph import Statement
+from .lift import Lifted, Lifter
 from .slice import PREDICTION_NAME, Plan
 
+RESERVED_KEYS = {"batch_size", "device", "artifacts_dir", "workdir"}
 STAGE_FUNCTIONS = {"preprocess": "preprocess", "infer": "infer", "postprocess": "postprocess"}
 
 
@@ -49,10 +52,12 @@ class Code:
     train_helper_names: list[str]
     output_name: str
     train_uses_secrets: bool = False
+    lifted: list[Lifted] = field(default_factory=list)
 
 
 def rewrite(plan: Plan) -> Code:
     statements = plan.graph.statements
+    lifter = Lifter(Path(plan.graph.document.path).resolve().parent, {value.key for value in plan.config} | RESERVED_KEYS)
     helper_set = set(plan.helpers) | {index for index in plan.train if statements[index].kind == "class"}
     helper_names = sorted({name for index in helper_set for name in statements[index].defines})
     stages = {}
@@ -71,7 +76,8 @@ def rewrite(plan: Plan) -> Code:
         helper_imports=imports_for(plan, helpers, reads_of_helpers(plan, helpers))
         + (["from .config import secret"] if uses_secrets(plan, helpers) else []),
         helper_names=helper_names,
-        train_body=train_code(plan, train),
+        train_body=train_code(plan, train, lifter),
+        lifted=list(lifter.values.values()),
         train_imports=imports_for(plan, plan.train, None),
         train_helper_names=sorted({name for index in helper_set for name in statements[index].defines if any(name in statements[t].reads for t in plan.train)}),
         output_name=plan.output.name,
@@ -277,7 +283,7 @@ TRAIN_PROLOGUE = (
 )
 
 
-def train_code(plan: Plan, indices: list[int]) -> str:
+def train_code(plan: Plan, indices: list[int], lifter: Lifter) -> str:
     """`def main()`: the training statements in source order, run in the source's folder, each fitted state
     saved right after the statement that makes it."""
     statements = plan.graph.statements
@@ -286,7 +292,7 @@ def train_code(plan: Plan, indices: list[int]) -> str:
         saves.setdefault(artifact.statement, []).append(artifact.variable)
     nodes: list[cst.BaseStatement] = [cst.parse_statement(line) for line in TRAIN_PROLOGUE]
     for index in indices:
-        nodes.append(provenance(statements[index].node, statements[index]))
+        nodes.append(lifter.lift(provenance(statements[index].node, statements[index]), statements[index]))
         for variable in saves.get(index, []):
             nodes.append(cst.parse_statement(f"save_artifact(project_settings, {variable!r}, {variable})\n"))
     return function_code("main", [], nodes, [], "Rebuild the fitted state and save it into artifacts/.")

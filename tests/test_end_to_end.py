@@ -87,14 +87,26 @@ def test_convert_train_predict_equals_source(case, workspace):
     elsewhere.mkdir(exist_ok=True)
     with open(elsewhere / "input.pickle", "wb") as handle:
         pickle.dump(values[case["input"]], handle)
-    env = {**os.environ, "PYTHONPATH": str(out / "src")}
+    env = {**os.environ, "PYTHONPATH": str(out / "src"), f"{name.upper()}_BATCH_SIZE": "7"}
     run([sys.executable, "-c", PREDICT, name, "input.pickle", "result.pickle"], elsewhere, env)
     with open(elsewhere / "result.pickle", "rb") as handle:
         result = pickle.load(handle)
     assert_equivalent(result, values[case["output"]], case.get("float_output", False))
 
     check_generated_source(out / "src" / name)
+    check_no_secret_anywhere(out, case["secrets"])
     run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], out, env)
+
+
+def check_no_secret_anywhere(out: Path, secrets: list[str]) -> None:
+    """No planted secret, nor its last 8 characters, in any file of the project (artifacts and tests included)."""
+    assert secrets, "every sample plants at least one secret"
+    for path in out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for secret in secrets:
+                for piece in {secret, secret[-8:]}:
+                    assert piece.encode() not in data, f"{path.relative_to(out)} holds a planted secret"
 
 
 def check_generated_source(package: Path) -> None:
