@@ -218,4 +218,5 @@ def rest_words(command: str) -> list[str]:
 
 
 def code_of(statement: cst.SimpleStatementLine) -> str:
-    return cst.Module(body=[statement]).code
+    """The statement's own line, without the comments and blank lines above it (they stay where they are)."""
+    return cst.Module(body=[statement.with_changes(leading_lines=())]).code

@@ -187,7 +187,7 @@ class SecretsFromEnvironment(cst.CSTTransformer):
     def leave_SimpleString(self, original_node: cst.SimpleString, updated_node: cst.SimpleString) -> cst.BaseExpression:
         value = original_node.evaluated_value
         env = self.env_for(value if isinstance(value, str) else original_node.value)
-        return updated_node if env is None else cst.parse_expression(f"secret({env!r})")
+        return updated_node if env is None else cst.parse_expression(f'secret("{env}")')
 
     def leave_FormattedStringText(self, original_node, updated_node):
         env = self.env_for(original_node.value)

@@ -101,9 +101,14 @@ def url_credentials(value: str, name: str | None) -> list[tuple[str, str, str]]:
 
 
 def named_secret(value: str, name: str | None) -> list[tuple[str, str, str]]:
-    if not name or not SECRET_NAME.search(name) or NOT_SECRET_NAME.search(name):
+    """A random-looking value bound to a secret-like name; a bare `key` (`login(key=...)`) needs a long random value."""
+    if not name:
         return []
-    if not looks_random(value, 2.5):
+    if name.lower() == "key":
+        if len(value) >= 20 and any(char.isdigit() for char in value) and looks_random(value, 3.5):
+            return [("api key", value, "API_KEY")]
+        return []
+    if not SECRET_NAME.search(name) or NOT_SECRET_NAME.search(name) or not looks_random(value, 2.5):
         return []
     kind = "password" if re.search(r"(?i)pass|pwd", name) else "api key" if re.search(r"(?i)key", name) else "token"
     return [(kind, value, env_name(name, "API_KEY"))]

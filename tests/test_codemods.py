@@ -1,0 +1,65 @@
+"""Rewrite kinds as before/after source strings: secrets to the environment, values to config, provenance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from nbextract.analyze import analyse
+from nbextract.lift import Lifter
+from nbextract.rewrite import provenance, sets_environment
+
+
+def rewritten(tmp_path: Path, source: str, lift: bool = True) -> tuple[str, Lifter]:
+    """Each statement as the training script would emit it, without the provenance comments."""
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "train.csv").write_text("a\n1\n")
+    path = tmp_path / "source.py"
+    path.write_text(source)
+    graph = analyse(path)
+    lifter = Lifter(tmp_path, set())
+    nodes = []
+    for statement in graph.statements:
+        if sets_environment(statement):
+            continue
+        node = provenance(statement.node, statement)
+        node = lifter.lift(node, statement) if lift else node
+        nodes.append(node.with_changes(leading_lines=[]))
+    return cst.Module(body=nodes).code, lifter
+
+
+CASES = [
+    ("secret-assignment", 'TOKEN = "ghp_4fV8kQ2mZ7xL1pR9sT3wY6uB0nC5dE8hJ2aG"\n', 'TOKEN = secret("TOKEN")\n'),
+    ("secret-keyword", 'login(key="a3f9c0d1e2b3a4f5c6d7e8f9a0b1c2d3e4f5a6b7", api_key=1)\n', "login(key=secret(\"API_KEY\"), api_key=1)\n"),
+    ("secret-in-url", 'engine = create_engine("postgresql://ml:S3cr3tPassw0rd!@db:5432/f")\n', 'engine = create_engine(secret("DATABASE_URL"))\n'),
+    ("secret-in-fstring", 'h = f"Bearer hf_abcdefghijklmnopqrstuvwxyz0123456789 {x}"\n', 'h = f"{secret(\'HF_TOKEN\')}{x}"\n'),
+    ("environ-secret-dropped", 'import os\nos.environ["OPENAI_API_KEY"] = "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"\n', "import os\n"),
+    ("lift-literal-assignment", "RANDOM_STATE = 42\n", "RANDOM_STATE = project_settings.random_state\n"),
+    ("lift-seed-keyword", "split(X, y, random_state=7, shuffle=True)\n", "split(X, y, random_state=project_settings.random_state, shuffle=True)\n"),
+    ("lift-data-path", 'df = pd.read_csv("data/train.csv")\n', "df = pd.read_csv(project_settings.train_csv)\n"),
+    ("lift-path-assignment", 'DATA = "data/train.csv"\n', "DATA = project_settings.data\n"),
+    ("keep-column-with-slash", 'r = df["price/sqft"]\n', 'r = df["price/sqft"]\n'),
+    ("keep-missing-path", 'df = pd.read_csv("nowhere/x.csv")\n', 'df = pd.read_csv("nowhere/x.csv")\n'),
+    ("keep-computed-value", "N = 2 * 21\n", "N = 2 * 21\n"),
+]
+
+
+@pytest.mark.parametrize("source, expected", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_rewrite(tmp_path, source, expected):
+    code, _ = rewritten(tmp_path, source)
+    assert code == expected
+
+
+def test_lifted_values_remember_origin_and_share_a_key_for_one_value(tmp_path):
+    _, lifter = rewritten(tmp_path, "a = f(random_state=3)\nb = g(random_state=3)\nc = h(random_state=4)\n")
+    lifted = sorted((value.key, value.value, value.origin) for value in lifter.values.values())
+    assert lifted == [("random_state", 3, "line 1"), ("random_state_2", 4, "line 3")]
+
+
+def test_provenance_comment_names_cell_and_line(tmp_path):
+    path = tmp_path / "source.py"
+    path.write_text("x = 1\n\n\ny = x + 1\n")
+    statement = analyse(path).statements[1]
+    assert cst.Module(body=[provenance(statement.node, statement)]).code == "# line 4\ny = x + 1\n"
