@@ -248,6 +248,8 @@ def stage_calls(stages: dict[str, StageCode]) -> dict[str, str]:
 
 
 def value_of(param) -> str:
+    if param.source == "device":
+        return "self.device"
     if param.source == "artifact":
         return f"self.artifacts[{param.key!r}]"
     if param.source == "config":

@@ -11,6 +11,7 @@ from pathlib import Path
 import libcst as cst
 
 from .graph import Statement
+from .knowledge import is_device
 from .lift import Lifted, Lifter
 from .slice import PREDICTION_NAME, Plan
 
@@ -112,7 +113,9 @@ def stage_code(plan: Plan, stage: str, later: list[int], helper_set: set[int]) -
     data = sorted((p for p in params.values() if p.source in ("input", "stage")), key=lambda p: p.name)
     rest = sorted((p for p in params.values() if p.source not in ("input", "stage")), key=lambda p: (p.source, p.name))
     ordered = data + rest
-    body = [provenance(as_assignment(plan, statements[index]), statements[index]) for index in indices]
+    body = [provenance(as_assignment(plan, statements[index]), statements[index], "device") for index in indices]
+    if any(pins_device(statements[index]) for index in indices):
+        ordered.append(Param("device", "device", "device"))
     function = function_code(STAGE_FUNCTIONS[stage], [p.name for p in ordered], body, returns, STAGE_DOCS[stage])
     used_helpers = sorted({name for index in indices for name, binder in statements[index].sources.items() if binder in helper_set})
     return StageCode(
@@ -165,13 +168,40 @@ def as_assignment(plan: Plan, statement: Statement) -> cst.BaseStatement:
     return node
 
 
-def provenance(node: cst.BaseStatement, statement: Statement) -> cst.BaseStatement:
-    """The statement as emitted: secrets read from the environment, and a `# cell N, line M` comment on top."""
+def provenance(node: cst.BaseStatement, statement: Statement, device: str | None = None) -> cst.BaseStatement:
+    """The statement as emitted: secrets read from the environment, pinned devices replaced by `device` (an
+    expression) when given, and a `# cell N, line M` comment on top."""
     comment = cst.EmptyLine(comment=cst.Comment(f"# {statement.origin}"))
     kept = [line for line in node.leading_lines if line.comment is not None]
     if statement.secrets:
         node = node.visit(SecretsFromEnvironment(statement.secrets))
+    if device is not None and pins_device(statement):
+        node = node.visit(DeviceAtRunTime(device))
     return node.with_changes(leading_lines=[*kept, comment])
+
+
+def pins_device(statement: Statement) -> bool:
+    return bool(statement.devices) or any(method == "cuda" for _, method in statement.methods)
+
+
+class DeviceAtRunTime(cst.CSTTransformer):
+    """`"cuda:0"` and `.cuda()` become the device resolved at run time from config."""
+
+    def __init__(self, device: str) -> None:
+        super().__init__()
+        self.device = device
+
+    def leave_SimpleString(self, original_node: cst.SimpleString, updated_node: cst.SimpleString) -> cst.BaseExpression:
+        value = original_node.evaluated_value
+        return cst.parse_expression(self.device) if isinstance(value, str) and is_device(value) else updated_node
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        func = updated_node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "cuda" and not updated_node.args:
+            return updated_node.with_changes(
+                func=func.with_changes(attr=cst.Name("to")), args=[cst.Arg(cst.parse_expression(self.device))]
+            )
+        return updated_node
 
 
 class SecretsFromEnvironment(cst.CSTTransformer):
@@ -292,7 +322,8 @@ def train_code(plan: Plan, indices: list[int], lifter: Lifter) -> str:
         saves.setdefault(artifact.statement, []).append(artifact.variable)
     nodes: list[cst.BaseStatement] = [cst.parse_statement(line) for line in TRAIN_PROLOGUE]
     for index in indices:
-        nodes.append(lifter.lift(provenance(statements[index].node, statements[index]), statements[index]))
+        emitted = provenance(statements[index].node, statements[index], "resolve_device(project_settings.device)")
+        nodes.append(lifter.lift(emitted, statements[index]))
         for variable in saves.get(index, []):
             nodes.append(cst.parse_statement(f"save_artifact(project_settings, {variable!r}, {variable})\n"))
     return function_code("main", [], nodes, [], "Rebuild the fitted state and save it into artifacts/.")

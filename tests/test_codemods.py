@@ -63,3 +63,22 @@ def test_provenance_comment_names_cell_and_line(tmp_path):
     path.write_text("x = 1\n\n\ny = x + 1\n")
     statement = analyse(path).statements[1]
     assert cst.Module(body=[provenance(statement.node, statement)]).code == "# line 4\ny = x + 1\n"
+
+
+DEVICE_CASES = [
+    ("string", 'device = "cuda:0"\n', "device = resolve_device(project_settings.device)\n"),
+    ("to-call", 'model = model.to("cuda")\n', "model = model.to(resolve_device(project_settings.device))\n"),
+    ("cuda-method", "net = net.cuda()\n", "net = net.to(resolve_device(project_settings.device))\n"),
+    ("torch-device", 'd = torch.device("cuda:1")\n', "d = torch.device(resolve_device(project_settings.device))\n"),
+    ("cpu-kept", 'x = x.to("cpu")\n', 'x = x.to("cpu")\n'),
+    ("cuda-with-args-kept", "x = x.cuda(non_blocking=True)\n", "x = x.cuda(non_blocking=True)\n"),
+]
+
+
+@pytest.mark.parametrize("source, expected", [case[1:] for case in DEVICE_CASES], ids=[case[0] for case in DEVICE_CASES])
+def test_device_resolved_at_run_time(tmp_path, source, expected):
+    path = tmp_path / "source.py"
+    path.write_text(source)
+    statement = analyse(path).statements[0]
+    node = provenance(statement.node, statement, "resolve_device(project_settings.device)")
+    assert cst.Module(body=[node.with_changes(leading_lines=[])]).code == expected
