@@ -170,7 +170,11 @@ def test_console_script_bad_input(tmp_path, name):
 
 def test_console_script_graph_json(notebook):
     result = subprocess.run(
-        [str(NBEXTRACT), "graph", str(notebook), "--format", "json"], capture_output=True, text=True, timeout=60, check=False
+        [str(NBEXTRACT), "graph", str(notebook), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)["nodes"]) == 6
@@ -180,3 +184,19 @@ def test_directory_source_is_one_line_error(capsys, tmp_path):
     code, _, err = run(capsys, "analyze", str(tmp_path))
     assert code == 2
     assert_one_line_error(err, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["graph", "x.ipynb", "--format", "svg"], id="bad-format"),
+        pytest.param(["analyze"], id="missing-source"),
+        pytest.param(["analyze", "x.ipynb", "--bogus"], id="unknown-option"),
+    ],
+)
+def test_usage_errors_are_one_line(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("nbextract: ") and err.count("\n") == 1
+    assert "Traceback" not in err
