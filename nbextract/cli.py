@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from functools import wraps
 
@@ -178,6 +179,11 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
+def interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; SIGTERM cleans up like Ctrl-C (no half-written output is left)."""
+    signal.signal(signal.SIGTERM, interrupted)
     sys.exit(main())
