@@ -29,7 +29,7 @@ def convert(options: Options) -> Result:
     planned = slice.plan(statements, options)
     code = rewrite.rewrite(planned)
     data = context.build(planned, code, options)
-    files = format.format_files(render.render(data, options.template_dir))
+    files = format.format_files(render.render(data, options.template_dir), data["package"])
     files["nbextract.json"] = json.dumps(data["manifest"], indent=2, default=str) + "\n"
     refuse_leaks(files, statements)
     return Result(write.write_tree(files, out, options.force), data["manifest"])

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 
-def format_python(text: str) -> str:
+def format_python(text: str, first_party: tuple[str, ...] = ()) -> str:
     import black
     import isort
 
-    sorted_text = isort.code(text, profile="black")
-    return black.format_str(sorted_text, mode=black.Mode())
+    config = isort.Config(profile="black", known_first_party=frozenset(first_party))
+    return black.format_str(isort.code(text, config=config), mode=black.Mode())
 
 
-def format_files(files: dict[str, str]) -> dict[str, str]:
-    return {path: format_python(text) if path.endswith(".py") else text for path, text in files.items()}
+def format_files(files: dict[str, str], package: str) -> dict[str, str]:
+    """Every .py file formatted as the generated project's own `isort --profile black` and `black` would."""
+    return {path: format_python(text, (package,)) if path.endswith(".py") else text for path, text in files.items()}

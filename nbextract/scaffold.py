@@ -109,5 +109,5 @@ def init(name: str, out: Path | None = None, template_dir: Path | None = None, f
     """An empty structured package from the same templates: importable, with passing tests."""
     out = Path(out) if out is not None else Path.cwd() / name
     write.check_target(out, force)
-    files = format.format_files(render.render(init_context(name, out), template_dir))
+    files = format.format_files(render.render(init_context(name, out), template_dir), name)
     return write.write_tree(files, out, force)

@@ -96,6 +96,9 @@ def test_convert_train_predict_equals_source(case, workspace):
     check_generated_source(out / "src" / name)
     check_no_secret_anywhere(out, case["secrets"])
     run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], out, env)
+    run([str(BIN / "black"), "--check", "--quiet", "."], out)
+    run([str(BIN / "isort"), "--check-only", "--profile", "black", "--quiet", "."], out)
+    run([str(BIN / "pylint"), "-E", "--disable=import-error", "src", "training"], out, env)
 
 
 def check_no_secret_anywhere(out: Path, secrets: list[str]) -> None:
