@@ -206,8 +206,10 @@ def lifted_settings(code: Code, source_dir: Path, out: Path, prefix: str) -> lis
 
 def builtin_settings(plan: Plan, options: Options, prefix: str, out: Path) -> list[Setting]:
     workdir = relative_to_project(Path(plan.graph.document.path).resolve().parent, out)
+    size = plan.batch_size
+    batch = (size.value, size.origin) if size is not None else (DEFAULT_BATCH_SIZE, "generated")
     entries = [
-        ("batch_size", DEFAULT_BATCH_SIZE, "int", "generated", "rows per call of infer(); larger is faster per row and uses more memory (1-4096)"),
+        ("batch_size", batch[0], "int", batch[1], "rows per call of infer(); larger is faster per row and uses more memory (1-4096)"),
         ("device", "auto", "str", "generated", "where models run: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps"),
         ("artifacts_dir", "artifacts", "str", "generated", "folder of the fitted state written by training/train.py"),
         ("workdir", workdir, "str", plan.graph.document.path, "folder training runs in: the source's own folder, so its relative data paths still resolve"),

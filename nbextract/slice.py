@@ -63,6 +63,7 @@ class Plan:
     artifacts: list[Artifact]
     config: list[ConfigValue]
     helpers: list[int]
+    batch_size: ConfigValue | None = None
     fates: dict[int, Fate] = field(default_factory=dict)
 
     @property
@@ -79,7 +80,7 @@ def plan(graph: StatementGraph, options: Options) -> Plan:
     stages = split_stages(statements, inference, prediction, post)
     artifacts, config, helpers = external_reads(graph, inference, source)
     train = training_slice(graph, artifacts, helpers, inference)
-    result = Plan(graph, source, output, prediction, stages, train, artifacts, config, helpers)
+    result = Plan(graph, source, output, prediction, stages, train, artifacts, config, helpers, batch_size(graph))
     result.fates = fates(result)
     return result
 
@@ -314,6 +315,20 @@ def is_replayable(graph: StatementGraph, index: int, seen: frozenset[int] = froz
     return all(is_replayable(graph, binder, seen | {index}) for binder in statement.sources.values())
 
 
+BATCH_SIZE_NAMES = {"batch_size", "bs", "inference_batch_size", "predict_batch_size", "eval_batch_size"}
+
+
+def batch_size(graph: StatementGraph) -> ConfigValue | None:
+    """The source's own batch size (`BATCH_SIZE = 64`, the last one bound), the default of config's batch_size."""
+    for statement in reversed(graph.statements):
+        value = statement.literal
+        names = {name.lower() for name in statement.defines}
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0 and names & BATCH_SIZE_NAMES:
+            name = next(iter(sorted(statement.defines)))
+            return ConfigValue("batch_size", name, value, statement.index, str(statement.origin))
+    return None
+
+
 def training_slice(graph: StatementGraph, artifacts: list[Artifact], helpers: list[int], inference: list[int]) -> list[int]:
     """Everything the fitted state depends on, and the seeds set before it; never an inference statement."""
     needed: set[int] = set()
@@ -341,6 +356,8 @@ def fates(result: Plan) -> dict[int, Fate]:
             decided[index] = Fate(stage, stage_reason(result, stage, index))
     for value in result.config:
         decided[value.statement] = Fate("config", f"value {value.variable} read by the inference path")
+    if result.batch_size is not None:
+        decided.setdefault(result.batch_size.statement, Fate("config", "the default batch_size of infer()"))
     for index in result.helpers:
         decided[index] = Fate("helper", f"defines {', '.join(sorted(statements[index].defines))}, used by inference")
     used_imports = imports_read(result)
