@@ -30,12 +30,13 @@ def pinned_devices(graph: StatementGraph) -> list[Finding]:
 
 
 def hub_downloads(graph: StatementGraph) -> list[Finding]:
-    return [
-        Finding("hub download", str(statement.origin), f"{call} downloads at run time; fetch it once into artifacts/")
-        for statement in graph.statements
-        for call in sorted(statement.calls)
-        if is_hub_download(call)
-    ]
+    found = []
+    for statement in graph.statements:
+        calls = sorted(statement.calls) + [f"{receiver}.{method}" for receiver, method in statement.methods]
+        for call in sorted({call for call in calls if is_hub_download(call)}):
+            message = f"{call} downloads at run time; training fetches it once into artifacts/"
+            found.append(Finding("hub download", str(statement.origin), message))
+    return found
 
 
 def unpinned_installs(graph: StatementGraph) -> list[Finding]:

@@ -17,13 +17,13 @@ from .graph import NO_LITERAL, Statement
 from .knowledge import looks_like_path
 
 LIFTED_KEYWORDS = {
-    "random_state": "random seed of {call}",
-    "seed": "random seed of {call}",
-    "n_jobs": "parallel workers of {call}",
-    "num_workers": "data loader workers of {call}",
-    "batch_size": "batch size of {call}",
-    "device": "device of {call}",
-    "test_size": "share of the data held out by {call}",
+    "random_state": "random seed of {call}; any integer, changing it changes the fitted model",
+    "seed": "random seed of {call}; any integer, changing it changes the fitted model",
+    "n_jobs": "parallel workers of {call}; -1 uses every core, 1 runs serially",
+    "num_workers": "data loader workers of {call}; 0 loads in the main process, up to the number of cores",
+    "batch_size": "batch size of {call}; larger is faster per row and needs more memory",
+    "device": "device of {call}; auto, cpu, cuda, cuda:N or mps",
+    "test_size": "share of the data held out by {call}; between 0 and 1 (0.1-0.3 is usual)",
 }
 SETTINGS = "project_settings"
 

@@ -179,13 +179,15 @@ def is_constant(graph: StatementGraph, index: int) -> bool:
     return statement.kind in ("import", "def", "class") or statement.literal is not NO_LITERAL
 
 
-def data_reads(graph: StatementGraph, statement: Statement) -> list[tuple[str, int]]:
-    """(name, binder) of the data a statement reads: not the fitted model it applies, not imports or constants."""
+def data_reads(graph: StatementGraph, statement: Statement, literals: bool = False) -> list[tuple[str, int]]:
+    """(name, binder) of the data a statement reads: not the fitted model it applies, not imports or functions, and
+    literals only when asked (a literal list can be the data; a threshold is not)."""
     models = {receiver for receiver, method in statement.methods if method in (*knowledge.PREDICT_METHODS, *knowledge.TRANSFORM_METHODS)}
     return [
         (name, binder)
         for name, binder in sorted(statement.sources.items())
-        if name not in models and not is_constant(graph, binder)
+        if name not in models
+        and not (is_constant(graph, binder) and not (literals and graph.statements[binder].literal is not NO_LITERAL))
     ]
 
 
@@ -196,18 +198,7 @@ def find_input(graph: StatementGraph, prediction: int, options: Options) -> Boun
         if binder is None:
             raise conversion_error(graph, f"--input {options.input_var}: no statement before the prediction binds it")
         return Boundary(options.input_var, binder, str(statements[binder].origin))
-    candidates, seen = [], set()
-    pending = data_reads(graph, statements[prediction])
-    while pending:
-        name, binder = pending.pop(0)
-        if (name, binder) in seen:
-            continue
-        seen.add((name, binder))
-        upstream = data_reads(graph, statements[binder])
-        if is_data_source(statements[binder]) or not upstream:
-            candidates.append((binder, name))
-        else:
-            pending.extend(upstream)
+    candidates = walk_to_sources(graph, prediction, literals=False) or walk_to_sources(graph, prediction, literals=True)
     if not candidates:
         raise conversion_error(
             graph,
@@ -216,6 +207,23 @@ def find_input(graph: StatementGraph, prediction: int, options: Options) -> Boun
         )
     binder, name = max(candidates, key=lambda candidate: candidate[0])
     return Boundary(name, binder, str(statements[binder].origin))
+
+
+def walk_to_sources(graph: StatementGraph, prediction: int, literals: bool) -> list[tuple[int, str]]:
+    """(binder, name) of the data sources reached walking back from the prediction through data positions."""
+    candidates, seen = [], set()
+    pending = data_reads(graph, graph.statements[prediction], literals)
+    while pending:
+        name, binder = pending.pop(0)
+        if (name, binder) in seen:
+            continue
+        seen.add((name, binder))
+        upstream = data_reads(graph, graph.statements[binder], literals)
+        if is_data_source(graph.statements[binder]) or not upstream:
+            candidates.append((binder, name))
+        else:
+            pending.extend(upstream)
+    return candidates
 
 
 def inference_slice(graph: StatementGraph, source: Boundary, prediction: int, post: list[int]) -> list[int]:
