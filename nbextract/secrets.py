@@ -25,7 +25,9 @@ KNOWN_TOKENS = (
     ("hugging face token", "HF_TOKEN", re.compile(r"\bhf_[A-Za-z0-9]{30,}")),
     ("google api key", "GOOGLE_API_KEY", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
     ("json web token", "JWT_TOKEN", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
-    ("private key", "PRIVATE_KEY", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z]+ )*PRIVATE KEY-----|$)")),
+    ("private key", "PRIVATE_KEY", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----\s*[A-Za-z0-9+/=\s]{40,}[\s\S]*?(?:-----END (?:[A-Z]+ )*PRIVATE KEY-----|$)")),
+    ("bearer token", "API_TOKEN", re.compile(r"(?<=[Bb]earer )[A-Za-z0-9._~+/-]{20,}=*")),
+    ("mailgun key", "MAILGUN_API_KEY", re.compile(r"\bkey-[0-9a-f]{32}\b")),
     ("twilio key", "TWILIO_API_KEY", re.compile(r"\bSK[0-9a-f]{32}\b")),
     ("sendgrid key", "SENDGRID_API_KEY", re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}")),
     ("discord bot token", "DISCORD_BOT_TOKEN", re.compile(r"\b[MN][A-Za-z0-9]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}")),
@@ -38,8 +40,8 @@ SECRET_NAME = re.compile(
     r"(?i)(api[_-]?key|apikey|secret|token|passwd|password|pwd|credential|private[_-]?key|access[_-]?key|auth)"
 )
 NOT_SECRET_NAME = re.compile(
-    r"(?i)(_env|env_|_name|name_|_path|_file|_dir|_url|_count|count_|max_|min_|_len|length|tokeni[sz]|_type|_id$|_ids$|"
-    r"num_|n_|_size|_limit|_prefix|_header|_field|_col|_column|_var)"
+    r"(?i)((^|_)(env|name|path|file|dir|url|count|len|length|type|id|ids|size|limit|prefix|header|field|col|column|var)"
+    r"($|_)|^(max|min|num|n)_|tokeni[sz])"
 )
 PLACEHOLDER = re.compile(r"(?i)^(?:<.*>|\{.*\}|\$\{.*\}|x+|\*+|\.+|changeme|change_me|your[_-].*|.*here|todo|none|null|dummy|test|example.*|secret|password)$")
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -143,6 +145,8 @@ class SecretFinder(cst.CSTVisitor):
         super().__init__()
         self.code = code
         self.names: list[str | None] = []
+        self.call_names: list[str | None] = []
+        self.not_values: set[int] = set()
         self.found: list[Secret] = []
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -157,13 +161,30 @@ class SecretFinder(cst.CSTVisitor):
     def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
         self.names.pop()
 
+    def visit_Call(self, node: cst.Call) -> None:
+        """`os.environ.setdefault("KEY", value)` and `os.putenv("KEY", value)` name their value KEY."""
+        named = isinstance(node.func, cst.Attribute) and node.func.attr.value in ("setdefault", "putenv")
+        first = node.args[0].value if named and node.args else None
+        self.call_names.append(first.evaluated_value if isinstance(first, cst.SimpleString) else None)
+        if isinstance(first, cst.SimpleString):
+            self.not_values.add(id(first))
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        self.call_names.pop()
+
     def visit_Arg(self, node: cst.Arg) -> None:
-        self.names.append(node.keyword.value if node.keyword is not None else None)
+        positional = self.call_names[-1] if self.call_names else None
+        self.names.append(node.keyword.value if node.keyword is not None else positional)
+
+    def visit_SubscriptElement(self, node: cst.SubscriptElement) -> None:
+        if isinstance(node.slice, cst.Index):
+            self.not_values.add(id(node.slice.value))
 
     def leave_Arg(self, original_node: cst.Arg) -> None:
         self.names.pop()
 
     def visit_DictElement(self, node: cst.DictElement) -> None:
+        self.not_values.add(id(node.key))
         key = node.key.evaluated_value if isinstance(node.key, cst.SimpleString) else None
         self.names.append(key if isinstance(key, str) else None)
 
@@ -171,6 +192,8 @@ class SecretFinder(cst.CSTVisitor):
         self.names.pop()
 
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        if id(node) in self.not_values:
+            return
         value = node.evaluated_value
         if isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
