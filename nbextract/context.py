@@ -103,7 +103,6 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
     inference_imports = [line for stage in code.stages.values() for line in stage.imports] + code.helper_imports
     runtime = dependencies.pinned(inference_imports, extra=("joblib",))
     training = [req for req in dependencies.pinned(code.train_imports) if req not in runtime]
-    installed = [m["detail"] for m in magics if m["action"] == "dependency"]
     manifest = {
         "nbextract_version": __version__,
         "package": package,
@@ -115,9 +114,6 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
         "secrets": secrets,
         "statements": [{"origin": s["origin"], "stage": s["stage"], "reason": s["reason"]} for s in statements],
         "findings": findings,
-        "dependencies": runtime,
-        "training_dependencies": training,
-        "installed_in_source": installed,
     }
     stage_map = {index: fate.stage for index, fate in plan.fates.items()}
     return template_context(

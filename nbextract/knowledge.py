@@ -75,6 +75,7 @@ LOAD_CALLS = frozenset({"joblib.load", "pickle.load", "numpy.load", "torch.load"
 FIT_METHODS = frozenset({"fit", "fit_transform", "fit_predict", "partial_fit", "train"})
 
 REDUCING_METHODS = frozenset({"sum", "mean", "max", "min", "std", "var", "count", "value_counts", "describe", "nunique"})
+REDUCING_CALLS = frozenset({"sum", "len", "min", "max", "any", "all", "sorted", "set", "numpy.sum", "numpy.mean", "numpy.count_nonzero"})
 
 
 def is_loader(name: str) -> bool:

@@ -117,7 +117,10 @@ def find_prediction(graph: StatementGraph, options: Options) -> int:
         found = [
             statement.index
             for statement in statements
-            if predict_call(statement) in rank and statement.kind in ("assign", "expr") and not is_evaluation(statement)
+            if predict_call(statement) in rank
+            and statement.kind in ("assign", "expr")
+            and statement.tag != "train"
+            and not is_evaluation(statement)
         ]
         if found:
             return found[-1]
@@ -152,6 +155,8 @@ def find_output(graph: StatementGraph, prediction: int, options: Options) -> tup
         if ground_truth & {(name, source) for name, source in statement.sources.items()}:
             continue
         if any(method in knowledge.REDUCING_METHODS for _, method in statement.methods):
+            continue
+        if statement.calls & knowledge.REDUCING_CALLS:
             continue
         if any(knowledge.is_metric(call) for call in statement.calls):
             continue
@@ -230,7 +235,7 @@ def inference_slice(graph: StatementGraph, source: Boundary, prediction: int, po
     """Statements fed by the input that feed the prediction, then the prediction and its post-processing."""
     tainted: set[int] = set()
     for statement in graph.statements[source.statement + 1 : prediction + 1]:
-        if statement.tag == "train":
+        if statement.tag == "train" or fits(statement):
             continue
         for name, binder in statement.sources.items():
             if binder in tainted or (binder == source.statement and name == source.name):
@@ -238,6 +243,11 @@ def inference_slice(graph: StatementGraph, source: Boundary, prediction: int, po
                 break
     feeding = nx.ancestors(graph.graph, prediction) | {prediction}
     return sorted((tainted & feeding) | {prediction} | set(post))
+
+
+def fits(statement: Statement) -> bool:
+    """A statement that fits something is training, whatever data it reads."""
+    return any(method in knowledge.FIT_METHODS for _, method in statement.methods)
 
 
 def split_stages(statements: list[Statement], inference: list[int], prediction: int, post: list[int]) -> dict[str, list[int]]:
@@ -377,6 +387,9 @@ def fates(result: Plan) -> dict[int, Fate]:
         variable = artifact_binders.get(index)
         reason = f"produces fitted state {variable}" if variable else train_reason(statements[index])
         decided[index] = Fate("train", reason)
+    decided.setdefault(
+        result.input.statement, Fate("input", f"binds the raw input {result.input.name}: what predict() receives")
+    )
     for statement in statements:
         if statement.index not in decided:
             decided[statement.index] = Fate("dropped", dropped_reason(statement))
@@ -392,8 +405,7 @@ def stage_reason(result: Plan, stage: str, index: int) -> str:
 
 
 def train_reason(statement: Statement) -> str:
-    methods = [method for _, method in statement.methods if method in knowledge.FIT_METHODS]
-    if methods:
+    if fits(statement):
         return f"fits {', '.join(sorted(statement.defines))}"
     if is_data_source(statement):
         return "loads or splits the training data"
@@ -417,7 +429,7 @@ def dropped_reason(statement: Statement) -> str:
         return "evaluation metric"
     if any(call in knowledge.DISPLAY_CALLS for call in statement.calls):
         return "output for the reader"
-    if any(method in knowledge.FIT_METHODS for _, method in statement.methods):
+    if fits(statement):
         return "fits a model the prediction does not use"
     if statement.kind == "expr":
         return "notebook display (EDA)"

@@ -1,0 +1,673 @@
+"""Slicing: from a research-style source to boundaries, stages, fitted state, the training slice and fates.
+
+Table-driven: each case is a small source (a plain script written to a file and read for real, or notebook cells with
+tags) and what a reader of that source expects: the input and output variables, the statements of each inference
+stage, the training slice, the fitted state, config values, helpers, and why a few statements were dropped. Statements
+are named by their first line of code. Each aspect is its own test, so a known bug marks only the aspect it breaks.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from nbextract import knowledge
+from nbextract.analyze import analyse
+from nbextract.errors import ConversionError
+from nbextract.options import Options
+from nbextract.slice import INFERENCE_STAGES, plan
+
+from conftest import build_graph
+
+SKLEARN = """\
+from sklearn.datasets import load_iris
+from sklearn.model_selection import train_test_split
+from sklearn.linear_model import LogisticRegression
+"""
+LOAD = "X, y = load_iris(return_X_y=True)"
+SPLIT = "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)"
+MODEL = "clf = LogisticRegression(max_iter=500)"
+FIT = "clf.fit(X_train, y_train)"
+PREDICT = "y_pred = clf.predict(X_test)"
+TRAINING = {LOAD, SPLIT, MODEL, FIT}
+
+
+def script(*blocks: str) -> str:
+    return "\n".join(textwrap.dedent(block).strip("\n") for block in blocks) + "\n"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A source and what its reader expects. `source` is a script's text, or notebook cells: `code` or
+    `(code, tags)`. `train` is the training slice's statements other than imports, exactly; `dropped` maps a
+    statement to a piece of the reason it was dropped. `bugs` maps an aspect to the reason it is a known bug."""
+
+    id: str
+    source: str | tuple
+    input: str
+    output: str
+    artifacts: set[str]
+    preprocess: tuple[str, ...] = ()
+    infer: tuple[str, ...] = ()
+    postprocess: tuple[str, ...] = ()
+    train: set[str] = field(default_factory=set)
+    dropped: dict[str, str] = field(default_factory=dict)
+    config: dict[str, object] = field(default_factory=dict)
+    helpers: set[str] = field(default_factory=set)
+    options: dict[str, str] = field(default_factory=dict)
+    bugs: dict[str, str] = field(default_factory=dict)
+
+
+CASES = [
+    Case(
+        id="split-scaler-model",
+        source=script(
+            "import matplotlib.pyplot as plt",
+            "from sklearn.preprocessing import StandardScaler",
+            "from sklearn.metrics import accuracy_score",
+            SKLEARN,
+            LOAD,
+            SPLIT,
+            """
+            scaler = StandardScaler()
+            X_train_s = scaler.fit_transform(X_train)
+            X_test_s = scaler.transform(X_test)
+            print(X_test.shape)
+            """,
+            MODEL,
+            "clf.fit(X_train_s, y_train)",
+            "y_pred = clf.predict(X_test_s)",
+            "print(accuracy_score(y_test, y_pred))",
+            "plt.plot(y_pred)",
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"scaler", "clf"},
+        preprocess=("X_test_s = scaler.transform(X_test)",),
+        infer=("y_pred = clf.predict(X_test_s)",),
+        train={LOAD, SPLIT, "scaler = StandardScaler()", "X_train_s = scaler.fit_transform(X_train)", MODEL, "clf.fit(X_train_s, y_train)"},
+        dropped={
+            "print(accuracy_score(y_test, y_pred))": "metric",
+            "plt.plot(y_pred)": "plot",
+            "print(X_test.shape)": "output for the reader",
+            "import matplotlib.pyplot as plt": "import not used",
+        },
+    ),
+    Case(
+        id="several-models-last-one-predicts",
+        source=script(
+            "from sklearn.tree import DecisionTreeClassifier",
+            SKLEARN,
+            LOAD,
+            SPLIT,
+            """
+            tree = DecisionTreeClassifier(random_state=0)
+            tree.fit(X_train, y_train)
+            tree_pred = tree.predict(X_test)
+            """,
+            MODEL,
+            FIT,
+            PREDICT,
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"clf"},
+        infer=(PREDICT,),
+        train=TRAINING,
+        dropped={
+            "tree.fit(X_train, y_train)": "fits a model the prediction does not use",
+            "tree_pred = tree.predict(X_test)": "not needed",
+            "tree = DecisionTreeClassifier(random_state=0)": "not needed",
+        },
+    ),
+    Case(
+        id="several-models-one-name-rebound",
+        source=script(
+            "from sklearn.tree import DecisionTreeClassifier",
+            "from sklearn.metrics import accuracy_score",
+            SKLEARN,
+            LOAD,
+            SPLIT,
+            """
+            model = DecisionTreeClassifier(random_state=0)
+            model.fit(X_train, y=y_train)
+            print(accuracy_score(y_test, model.predict(X_test)))
+            model = LogisticRegression(max_iter=500)
+            model.fit(X_train, y_train)
+            y_pred = model.predict(X_test)
+            """,
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"model"},
+        infer=("y_pred = model.predict(X_test)",),
+        train={LOAD, SPLIT, "model = LogisticRegression(max_iter=500)", "model.fit(X_train, y_train)"},
+        dropped={
+            "model = DecisionTreeClassifier(random_state=0)": "not needed",
+            "model.fit(X_train, y=y_train)": "fits a model the prediction does not use",
+            "print(accuracy_score(y_test, model.predict(X_test)))": "metric",
+        },
+    ),
+    Case(
+        id="threshold-postprocessing-chain",
+        source=script(
+            "from sklearn.metrics import accuracy_score, f1_score",
+            SKLEARN,
+            "THRESHOLD = 0.35",
+            LOAD,
+            SPLIT,
+            MODEL,
+            FIT,
+            """
+            proba = clf.predict_proba(X_test)[:, 1]
+            y_pred = (proba > THRESHOLD).astype(int)
+            acc = accuracy_score(y_test, y_pred)
+            f1 = f1_score(y_test, y_pred)
+            print(acc, f1)
+            """,
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"clf"},
+        infer=("proba = clf.predict_proba(X_test)[:, 1]",),
+        postprocess=("y_pred = (proba > THRESHOLD).astype(int)",),
+        train=TRAINING,
+        config={"THRESHOLD": 0.35},
+        dropped={
+            "acc = accuracy_score(y_test, y_pred)": "metric",
+            "f1 = f1_score(y_test, y_pred)": "metric",
+            "print(acc, f1)": "output for the reader",
+        },
+    ),
+    Case(
+        id="reduction-after-prediction-is-not-the-output",
+        source=script(SKLEARN, LOAD, SPLIT, MODEL, FIT, PREDICT, "n_pos = y_pred.sum()", "print(n_pos)"),
+        input="X_test",
+        output="y_pred",
+        artifacts={"clf"},
+        infer=(PREDICT,),
+        train=TRAINING,
+        dropped={"n_pos = y_pred.sum()": "not needed", "print(n_pos)": "output for the reader"},
+    ),
+    Case(
+        id="builtin-sum-after-prediction-is-not-the-output",
+        source=script(SKLEARN, LOAD, SPLIT, MODEL, FIT, PREDICT, "n_pos = sum(y_pred)"),
+        input="X_test",
+        output="y_pred",
+        artifacts={"clf"},
+        infer=(PREDICT,),
+        train=TRAINING,
+        dropped={"n_pos = sum(y_pred)": "not needed"},
+    ),
+    Case(
+        id="ratio-of-reduction-after-prediction-is-not-the-output",
+        source=script(SKLEARN, LOAD, SPLIT, MODEL, FIT, PREDICT, "n_pos = y_pred.sum()", "share = n_pos / len(y_pred)"),
+        input="X_test",
+        output="y_pred",
+        artifacts={"clf"},
+        infer=(PREDICT,),
+        train=TRAINING,
+        dropped={"n_pos = y_pred.sum()": "not needed", "share = n_pos / len(y_pred)": "not needed"},
+    ),
+    Case(
+        id="new-data-frame-from-read-csv-is-the-input",
+        source=script(
+            """
+            import pandas as pd
+            from sklearn.ensemble import RandomForestClassifier
+
+            FEATURES = ["a", "b"]
+            train = pd.read_csv("train.csv")
+            clf = RandomForestClassifier(n_estimators=10, random_state=0)
+            clf.fit(train[FEATURES], train["label"])
+            new = pd.read_csv("new.csv")
+            new = new.fillna(0)
+            X_new = new[FEATURES]
+            labels = clf.predict(X_new)
+            """
+        ),
+        input="new",
+        output="labels",
+        artifacts={"clf"},
+        preprocess=("new = new.fillna(0)", "X_new = new[FEATURES]"),
+        infer=("labels = clf.predict(X_new)",),
+        train={
+            'FEATURES = ["a", "b"]',
+            'train = pd.read_csv("train.csv")',
+            "clf = RandomForestClassifier(n_estimators=10, random_state=0)",
+            'clf.fit(train[FEATURES], train["label"])',
+        },
+        config={"FEATURES": ["a", "b"]},
+    ),
+    Case(
+        id="manual-zscore-statistics-are-artifacts",
+        source=script(
+            SKLEARN,
+            LOAD,
+            SPLIT,
+            """
+            mu = X_train.mean(axis=0)
+            sigma = X_train.std(axis=0)
+            Z_train = (X_train - mu) / sigma
+            Z_test = (X_test - mu) / sigma
+            clf = LogisticRegression(max_iter=500)
+            clf.fit(Z_train, y_train)
+            y_pred = clf.predict(Z_test)
+            """,
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"mu", "sigma", "clf"},
+        preprocess=("Z_test = (X_test - mu) / sigma",),
+        infer=("y_pred = clf.predict(Z_test)",),
+        train={
+            LOAD,
+            SPLIT,
+            "mu = X_train.mean(axis=0)",
+            "sigma = X_train.std(axis=0)",
+            "Z_train = (X_train - mu) / sigma",
+            MODEL,
+            "clf.fit(Z_train, y_train)",
+        },
+    ),
+    Case(
+        id="helper-function-reading-a-global-constant",
+        source=script(
+            "import numpy as np",
+            SKLEARN,
+            """
+            CLIP = 5.0
+
+
+            def clean(a):
+                return np.clip(a, -CLIP, CLIP)
+
+
+            """,
+            LOAD,
+            SPLIT,
+            MODEL,
+            "clf.fit(clean(X_train), y_train)",
+            "y_pred = clf.predict(clean(X_test))",
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"clf"},
+        infer=("y_pred = clf.predict(clean(X_test))",),
+        train={LOAD, SPLIT, MODEL, "clf.fit(clean(X_train), y_train)", "CLIP = 5.0", "def clean(a):"},
+        helpers={"CLIP = 5.0", "def clean(a):"},
+    ),
+    Case(
+        id="unassigned-prediction-expression",
+        source=script(SKLEARN, LOAD, SPLIT, MODEL, FIT, "clf.predict(X_test)"),
+        input="X_test",
+        output="prediction",
+        artifacts={"clf"},
+        infer=("clf.predict(X_test)",),
+        train=TRAINING,
+    ),
+    Case(
+        id="output-override",
+        source=script(
+            SKLEARN,
+            "THRESHOLD = 0.35",
+            LOAD,
+            SPLIT,
+            MODEL,
+            FIT,
+            "proba = clf.predict_proba(X_test)[:, 1]",
+            "y_pred = (proba > THRESHOLD).astype(int)",
+        ),
+        options={"output_var": "proba"},
+        input="X_test",
+        output="proba",
+        artifacts={"clf"},
+        infer=("proba = clf.predict_proba(X_test)[:, 1]",),
+        train=TRAINING,
+        dropped={"y_pred = (proba > THRESHOLD).astype(int)": "not needed", "THRESHOLD = 0.35": "not needed"},
+    ),
+    Case(
+        id="input-heuristic-walks-back-to-the-split",
+        source=script(SKLEARN, LOAD, SPLIT, MODEL, FIT, "X_new = X_test[:5] * 1.0", "y_pred = clf.predict(X_new)"),
+        input="X_test",
+        output="y_pred",
+        artifacts={"clf"},
+        preprocess=("X_new = X_test[:5] * 1.0",),
+        infer=("y_pred = clf.predict(X_new)",),
+        train=TRAINING,
+    ),
+    Case(
+        id="input-override",
+        source=script(SKLEARN, LOAD, SPLIT, MODEL, FIT, "X_new = X_test[:5] * 1.0", "y_pred = clf.predict(X_new)"),
+        options={"input_var": "X_new"},
+        input="X_new",
+        output="y_pred",
+        artifacts={"clf"},
+        infer=("y_pred = clf.predict(X_new)",),
+        train=TRAINING,
+    ),
+    Case(
+        id="tag-infer-picks-the-prediction",
+        source=(
+            SKLEARN + "from sklearn.metrics import accuracy_score",
+            f"{LOAD}\n{SPLIT}",
+            f"{MODEL}\n{FIT}",
+            (PREDICT, ("nbextract:infer",)),
+            "train_pred = clf.predict(X_train)\nprint(accuracy_score(y_train, train_pred))",
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"clf"},
+        infer=(PREDICT,),
+        train=TRAINING,
+        dropped={"train_pred = clf.predict(X_train)": "not needed", "print(accuracy_score(y_train, train_pred))": "metric"},
+    ),
+    Case(
+        id="marker-line-infer-in-a-plain-script",
+        source=script(
+            SKLEARN,
+            LOAD,
+            SPLIT,
+            MODEL,
+            FIT,
+            "# nbextract: infer",
+            PREDICT,
+            "# nbextract: train",
+            "train_pred = clf.predict(X_train)",
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"clf"},
+        infer=(PREDICT,),
+        train=TRAINING,
+        dropped={"train_pred = clf.predict(X_train)": "tagged nbextract:train"},
+    ),
+    Case(
+        id="tag-train-keeps-a-fit-on-test-rows-out-of-inference",
+        source=(
+            "import numpy as np\nfrom sklearn.preprocessing import StandardScaler\n" + SKLEARN,
+            f"{LOAD}\n{SPLIT}",
+            ("scaler = StandardScaler().fit(np.vstack([X_train, X_test]))", ("nbextract:train",)),
+            f"{MODEL}\nclf.fit(scaler.transform(X_train), y_train)",
+            "X_test_s = scaler.transform(X_test)\ny_pred = clf.predict(X_test_s)",
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"scaler", "clf"},
+        preprocess=("X_test_s = scaler.transform(X_test)",),
+        infer=("y_pred = clf.predict(X_test_s)",),
+        train={
+            LOAD,
+            SPLIT,
+            "scaler = StandardScaler().fit(np.vstack([X_train, X_test]))",
+            MODEL,
+            "clf.fit(scaler.transform(X_train), y_train)",
+        },
+    ),
+    Case(
+        id="untagged-fit-on-test-rows-stays-in-training",
+        source=(
+            "import numpy as np\nfrom sklearn.preprocessing import StandardScaler\n" + SKLEARN,
+            f"{LOAD}\n{SPLIT}",
+            "scaler = StandardScaler().fit(np.vstack([X_train, X_test]))",
+            f"{MODEL}\nclf.fit(scaler.transform(X_train), y_train)",
+            "X_test_s = scaler.transform(X_test)\ny_pred = clf.predict(X_test_s)",
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"scaler", "clf"},
+        preprocess=("X_test_s = scaler.transform(X_test)",),
+        infer=("y_pred = clf.predict(X_test_s)",),
+        train={
+            LOAD,
+            SPLIT,
+            "scaler = StandardScaler().fit(np.vstack([X_train, X_test]))",
+            MODEL,
+            "clf.fit(scaler.transform(X_train), y_train)",
+        },
+    ),
+    Case(
+        id="tag-train-predict-after-the-prediction-is-not-the-prediction",
+        source=(
+            SKLEARN + "from sklearn.metrics import accuracy_score",
+            f"{LOAD}\n{SPLIT}",
+            f"{MODEL}\n{FIT}",
+            PREDICT,
+            ("train_pred = clf.predict(X_train)\ntrain_acc = accuracy_score(y_train, train_pred)", ("nbextract:train",)),
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"clf"},
+        infer=(PREDICT,),
+        train=TRAINING,
+    ),
+    Case(
+        id="seed-is-in-the-training-slice",
+        source=script(
+            "import numpy as np",
+            SKLEARN,
+            "np.random.seed(0)",
+            LOAD,
+            "X_train, X_test, y_train, y_test = train_test_split(X, y)",
+            MODEL,
+            FIT,
+            PREDICT,
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"clf"},
+        infer=(PREDICT,),
+        train={"np.random.seed(0)", LOAD, "X_train, X_test, y_train, y_test = train_test_split(X, y)", MODEL, FIT},
+    ),
+    Case(
+        id="joblib-dump-then-load",
+        source=script(
+            "import os",
+            "import joblib",
+            SKLEARN,
+            LOAD,
+            SPLIT,
+            MODEL,
+            FIT,
+            """
+            os.makedirs("models", exist_ok=True)
+            joblib.dump(clf, "models/clf.joblib")
+            model = joblib.load("models/clf.joblib")
+            y_pred = model.predict(X_test)
+            """,
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"model"},
+        infer=("y_pred = model.predict(X_test)",),
+        train={
+            *TRAINING,
+            'os.makedirs("models", exist_ok=True)',
+            'joblib.dump(clf, "models/clf.joblib")',
+            'model = joblib.load("models/clf.joblib")',
+        },
+    ),
+]
+
+
+
+def cases(aspect: str) -> list:
+    """The table, each case marked as a strict xfail for the aspects it names as known bugs."""
+    params = []
+    for case in CASES:
+        reasons = [case.bugs[aspect]] if aspect in case.bugs else []
+        marks = [pytest.mark.xfail(reason=reason, strict=True) for reason in reasons]
+        params.append(pytest.param(case, id=case.id, marks=marks))
+    return params
+
+
+def first_line(statement) -> str:
+    """A statement's first line of code (its code may start with comments and blank lines)."""
+    return next(line.strip() for line in statement.code.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    """planned(case) -> (plan, {first line: index}); scripts are written to a file and read, cells are built."""
+    cache: dict[str, tuple] = {}
+
+    def make(case: Case):
+        if case.id not in cache:
+            if isinstance(case.source, str):
+                path = tmp_path_factory.mktemp(case.id) / "x.py"
+                path.write_text(case.source, encoding="utf-8")
+                graph = analyse(path)
+            else:
+                cells = [cell if isinstance(cell, str) else cell[0] for cell in case.source]
+                tags = {number: cell[1] for number, cell in enumerate(case.source, start=1) if not isinstance(cell, str)}
+                graph = build_graph(*cells, tags=tags)
+                path = Path(graph.document.path)
+            result = plan(graph, Options(source=path, **case.options))
+            lines = [first_line(statement) for statement in graph.statements]
+            assert len(set(lines)) == len(lines), f"{case.id}: statements must have distinct first lines"
+            cache[case.id] = (result, {line: index for index, line in enumerate(lines)})
+        return cache[case.id]
+
+    return make
+
+
+def texts(result, indices) -> list[str]:
+    return [first_line(result.graph.statements[index]) for index in indices]
+
+
+@pytest.mark.parametrize("case", cases("boundaries"))
+def test_boundaries(planned, case):
+    result, _ = planned(case)
+    assert (result.input.name, result.output.name) == (case.input, case.output)
+
+
+@pytest.mark.parametrize("case", cases("stages"))
+def test_inference_stages(planned, case):
+    result, _ = planned(case)
+    got = {stage: texts(result, result.stages[stage]) for stage in INFERENCE_STAGES}
+    assert got == {"preprocess": list(case.preprocess), "infer": list(case.infer), "postprocess": list(case.postprocess)}
+    assert texts(result, [result.prediction]) == list(case.infer)[-1:]
+
+
+@pytest.mark.parametrize("case", cases("train"))
+def test_training_slice(planned, case):
+    result, _ = planned(case)
+    statements = result.graph.statements
+    assert set(texts(result, [index for index in result.train if statements[index].kind != "import"])) == case.train
+
+
+@pytest.mark.parametrize("case", cases("state"))
+def test_fitted_state_config_and_helpers(planned, case):
+    result, _ = planned(case)
+    assert {artifact.variable for artifact in result.artifacts} == case.artifacts
+    assert {value.variable: value.value for value in result.config} == case.config
+    assert set(texts(result, result.helpers)) == case.helpers
+    for artifact in result.artifacts:
+        assert artifact.variable in result.graph.statements[artifact.statement].defines
+        assert artifact.origin == str(result.graph.statements[artifact.statement].origin)
+
+
+@pytest.mark.parametrize("case", cases("fates"))
+def test_dropped_statements_say_why(planned, case):
+    result, index_of = planned(case)
+    got = {text: result.fates[index_of[text]] for text in case.dropped}
+    assert {text: fate.stage for text, fate in got.items()} == {text: "dropped" for text in case.dropped}
+    for text, reason in case.dropped.items():
+        assert reason in got[text].reason, f"{text!r}: {got[text].reason!r} does not say {reason!r}"
+
+
+@pytest.mark.parametrize("case", cases("invariants"))
+def test_plan_invariants(planned, case):
+    """Every statement has one fate; inference and training are disjoint; no fit call is ever an inference step."""
+    result, _ = planned(case)
+    statements = result.graph.statements
+    inference = set(result.inference)
+    assert set(result.fates) == {statement.index for statement in statements}
+    assert not inference & set(result.train)
+    assert result.prediction in result.stages["infer"]
+    assert result.fates[result.prediction].reason == "the prediction"
+    fitting = [
+        first_line(statements[index])
+        for index in inference
+        if any(method in knowledge.FIT_METHODS and method != "fit_predict" for _, method in statements[index].methods)
+    ]
+    assert fitting == []
+    for stage in INFERENCE_STAGES:
+        assert all(result.fates[index].stage == stage for index in result.stages[stage])
+
+
+# --- beyond the table -------------------------------------------------------------------------------------------------
+
+
+def plan_script(tmp_path: Path, source: str, **options):
+    path = tmp_path / "x.py"
+    path.write_text(source, encoding="utf-8")
+    return plan(analyse(path), Options(source=path, **options))
+
+
+NO_PREDICTION = script(
+    """
+    import numpy as np
+    import pandas as pd
+
+    df = pd.DataFrame({"a": np.arange(10)})
+    summary = df.describe()
+    print(summary)
+    """
+)
+
+
+def test_no_prediction_is_a_conversion_error_saying_what_to_do(tmp_path):
+    with pytest.raises(ConversionError) as caught:
+        plan_script(tmp_path, NO_PREDICTION)
+    error = caught.value
+    assert error.exit_code == 1
+    assert "nbextract:infer" in str(error) and "--output" in str(error)
+    assert error.path == str(tmp_path / "x.py")
+    assert "\n" not in str(error)
+
+
+@pytest.mark.parametrize(
+    "options, mentions",
+    [({"output_var": "nope"}, "--output nope"), ({"input_var": "nope"}, "--input nope")],
+    ids=["unbound-output", "unbound-input"],
+)
+def test_override_naming_no_variable_is_a_conversion_error(tmp_path, options, mentions):
+    with pytest.raises(ConversionError) as caught:
+        plan_script(tmp_path, script(SKLEARN, LOAD, SPLIT, MODEL, FIT, PREDICT), **options)
+    assert caught.value.exit_code == 1
+    assert mentions in str(caught.value)
+
+
+def test_postprocessing_reads_config_and_artifact_not_ground_truth(tmp_path):
+    """The output chain follows the prediction through element-wise steps, and never through the split's labels."""
+    result = plan_script(
+        tmp_path,
+        script(
+            "import pandas as pd",
+            "from sklearn.preprocessing import LabelEncoder",
+            SKLEARN,
+            LOAD,
+            SPLIT,
+            "encoder = LabelEncoder().fit(['setosa', 'versicolor', 'virginica'])",
+            MODEL,
+            FIT,
+            PREDICT,
+            "names = encoder.inverse_transform(y_pred)",
+            "compare = pd.DataFrame({'pred': names, 'true': y_test})",
+        ),
+    )
+    assert result.output.name == "names"
+    assert texts(result, result.stages["postprocess"]) == ["names = encoder.inverse_transform(y_pred)"]
+    assert {artifact.variable for artifact in result.artifacts} == {"clf", "encoder"}
+    assert result.fates[len(result.graph.statements) - 1].stage == "dropped"
+
+
+def test_the_input_loader_is_not_reported_as_dead_code(planned):
+    case = next(case for case in CASES if case.id == "new-data-frame-from-read-csv-is-the-input")
+    result, index_of = planned(case)
+    fate = result.fates[index_of['new = pd.read_csv("new.csv")']]
+    assert "dead code" not in fate.reason
