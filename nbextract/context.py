@@ -171,6 +171,10 @@ def secret_entries(plan: Plan) -> list[dict]:
     entries: dict[str, dict] = {}
     for origin, secret in plan.graph.secrets:
         entries.setdefault(secret.env, {"env": secret.env, "kind": secret.kind, "origin": str(origin)})
+    for decision in plan.graph.magics:
+        if decision.action == "secret":
+            place = f"cell {decision.cell}, line {decision.line}"
+            entries.setdefault(decision.detail, {"env": decision.detail, "kind": "secret set by %env", "origin": place})
     return list(entries.values())
 
 

@@ -51,7 +51,16 @@ def unpinned_installs(graph: StatementGraph) -> list[Finding]:
     return found
 
 
-CHECKS = (absolute_paths, pinned_devices, hub_downloads, unpinned_installs)
+def environment_secrets(graph: StatementGraph) -> list[Finding]:
+    """`%env KEY=<secret>`: the line is not converted; the package reads KEY from the environment."""
+    return [
+        Finding("secret", f"cell {decision.cell}, line {decision.line}", f"secret set by %env; read it from ${decision.detail}")
+        for decision in graph.magics
+        if decision.action == "secret"
+    ]
+
+
+CHECKS = (environment_secrets, absolute_paths, pinned_devices, hub_downloads, unpinned_installs)
 
 
 def find_all(graph: StatementGraph) -> list[Finding]:

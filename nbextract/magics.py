@@ -15,6 +15,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from .document import Cell, Document
+from .secrets import scan_literal
 
 UNWRAPPED_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 DROPPED_LINE_MAGICS = {"matplotlib", "load_ext", "reload_ext", "unload_ext", "autoreload", "aimport", "config", "pylab"}
@@ -166,8 +167,9 @@ def decide(cell: Cell, line: int, statement: cst.SimpleStatementLine, call: cst.
     if kind == "run_line_magic" and name in DROPPED_LINE_MAGICS:
         return MagicDecision(cell.number, line, f"%{name}", "dropped", "notebook display setting"), "\n"
     if kind == "run_line_magic" and name == "env":
-        variable = rest.replace("=", " ").split()[0] if rest.strip() else ""
-        return MagicDecision(cell.number, line, "%env", "config", variable), "\n"
+        variable, _, value = rest.replace("=", " ", 1).strip().partition(" ")
+        action = "secret" if scan_literal(value.strip(), variable, 1) else "config"
+        return MagicDecision(cell.number, line, "%env", action, variable), "\n"
     if kind == "run_line_magic" and name in UNWRAPPED_LINE_MAGICS and rest.strip():
         try:
             unwrapped = code_of(statement.deep_replace(call, cst.parse_expression(rest)))

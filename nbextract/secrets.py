@@ -6,6 +6,8 @@ key or `os.environ[...]` key). A Secret never shows its value in str() or repr()
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 from collections import Counter
@@ -37,14 +39,16 @@ KNOWN_TOKENS = (
 URL_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:([^\s@/]+)@[^\s]+")
 PASSWORD_FIELD = re.compile(r"(?i)(?:password|pwd)=([^;\s&]+)")
 SECRET_NAME = re.compile(
-    r"(?i)(api[_-]?key|apikey|secret|token|passwd|password|pwd|credential|private[_-]?key|access[_-]?key|auth)"
+    r"(?i)(api[_-]?key|apikey|secret|token|passwd|password|pwd|credential|private[_-]?key|access[_-]?key|auth|^pw$)"
 )
 NOT_SECRET_NAME = re.compile(
-    r"(?i)((^|_)(env|name|path|file|dir|url|count|len|length|type|id|ids|size|limit|prefix|header|field|col|column|var)"
+    r"(?i)((^|_)(env|name|path|file|dir|url|count|len|length|type|id|ids|size|limit|prefix|header|field|col|column|var|"
+    r"pattern|regex|re)"
     r"($|_)|^(max|min|num|n)_|tokeni[sz])"
 )
 PLACEHOLDER = re.compile(r"(?i)^(?:<.*>|\{.*\}|\$\{.*\}|x+|\*+|\.+|changeme|change_me|your[_-].*|.*here|todo|none|null|dummy|test|example.*|secret|password)$")
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+BASIC_AUTH_CALLS = {"HTTPBasicAuth", "HTTPDigestAuth", "BasicAuth", "login"}
 HEX = re.compile(r"^[0-9a-fA-F]+$")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -112,12 +116,22 @@ def named_secret(value: str, name: str | None) -> list[tuple[str, str, str]]:
         return []
     if not SECRET_NAME.search(name) or NOT_SECRET_NAME.search(name) or not looks_random(value, 2.5):
         return []
-    kind = "password" if re.search(r"(?i)pass|pwd", name) else "api key" if re.search(r"(?i)key", name) else "token"
+    kind = "password" if re.search(r"(?i)pass|pwd|^pw$", name) else "api key" if re.search(r"(?i)key", name) else "token"
     return [(kind, value, env_name(name, "API_KEY"))]
 
 
+def encodes_text(value: str) -> bool:
+    """Base64 of readable text (`SGVsbG8sIFdvcmxk...`) is data, not a credential."""
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return False
+    printable = sum(char.isprintable() for char in decoded)
+    return printable >= 0.95 * len(decoded) and " " in decoded
+
+
 def high_entropy(value: str, name: str | None) -> list[tuple[str, str, str]]:
-    if len(value) < 24 or HEX.match(value) or not looks_random(value, 4.2):
+    if len(value) < 24 or HEX.match(value) or not looks_random(value, 4.2) or encodes_text(value):
         return []
     classes = sum(any(test(c) for c in value) for test in (str.islower, str.isupper, str.isdigit))
     if classes < 3 or set(value) <= set("ACGTN"):
@@ -147,6 +161,8 @@ class SecretFinder(cst.CSTVisitor):
         self.names: list[str | None] = []
         self.call_names: list[str | None] = []
         self.not_values: set[int] = set()
+        self.positional_password: int | None = None
+        self.seen: Counter = Counter()
         self.found: list[Secret] = []
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -163,7 +179,10 @@ class SecretFinder(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         """`os.environ.setdefault("KEY", value)` and `os.putenv("KEY", value)` name their value KEY."""
-        named = isinstance(node.func, cst.Attribute) and node.func.attr.value in ("setdefault", "putenv")
+        callee = node.func.attr.value if isinstance(node.func, cst.Attribute) else getattr(node.func, "value", "")
+        if callee in BASIC_AUTH_CALLS and len(node.args) >= 2 and node.args[1].keyword is None:
+            self.positional_password = id(node.args[1])
+        named = callee in ("setdefault", "putenv")
         first = node.args[0].value if named and node.args else None
         self.call_names.append(first.evaluated_value if isinstance(first, cst.SimpleString) else None)
         if isinstance(first, cst.SimpleString):
@@ -174,6 +193,8 @@ class SecretFinder(cst.CSTVisitor):
 
     def visit_Arg(self, node: cst.Arg) -> None:
         positional = self.call_names[-1] if self.call_names else None
+        if id(node) == self.positional_password:
+            positional = "password"
         self.names.append(node.keyword.value if node.keyword is not None else positional)
 
     def visit_SubscriptElement(self, node: cst.SubscriptElement) -> None:
@@ -198,11 +219,17 @@ class SecretFinder(cst.CSTVisitor):
         if isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
         name = self.names[-1] if self.names else None
-        self.found += scan_literal(value, name, line_of(self.code, node.value))
+        self.found += scan_literal(value, name, self.line(node.value))
 
     def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
         name = self.names[-1] if self.names else None
-        self.found += scan_literal(node.value, name, line_of(self.code, node.value))
+        self.found += scan_literal(node.value, name, self.line(node.value))
+
+    def line(self, text: str) -> int:
+        """Line of the literal: literals are visited in source order, so the n-th visit of a text is its n-th
+        occurrence in the code."""
+        self.seen[text] += 1
+        return line_of(self.code, text, self.seen[text])
 
 
 def target_name(target: cst.BaseExpression) -> str | None:
@@ -219,9 +246,13 @@ def target_name(target: cst.BaseExpression) -> str | None:
     return None
 
 
-def line_of(code: str, text: str) -> int:
-    position = code.find(text)
-    return code.count("\n", 0, position) + 1 if position >= 0 else 1
+def line_of(code: str, text: str, occurrence: int = 1) -> int:
+    position = -1
+    for _ in range(occurrence):
+        position = code.find(text, position + 1)
+        if position < 0:
+            return 1
+    return code.count("\n", 0, position) + 1
 
 
 def find_in(node: cst.CSTNode, code: str) -> list[Secret]:

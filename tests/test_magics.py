@@ -243,7 +243,7 @@ def test_line_count_never_changes(before, after, decisions):
 def test_env_value_never_recorded(source):
     result = normalise_cell(Cell(1, source))
     [decision] = result.decisions
-    assert (decision.magic, decision.action, decision.detail) == ("%env", "config", "API_TOKEN")
+    assert (decision.magic, decision.action, decision.detail) == ("%env", "secret", "API_TOKEN")
     assert "s3cr3t" not in repr(decision)
     assert "s3cr3t" not in result.code
 

@@ -80,3 +80,11 @@ def test_sample_notebooks_planted_problems_are_all_found(capsys):
     for sample in ("churn_column_transformer.ipynb", "iris_training_script.py", "fruit_label_encoder_percent.py"):
         assert f"{sample}: " in out
     assert out.count(": secret: ") >= 10
+
+
+def test_secret_set_by_env_magic_is_reported_without_its_value(make_notebook, capsys):
+    notebook = make_notebook(["%env WANDB_API_KEY=93fd21b5c0a44e7f9b2d1c8e6a5f4b3c2d1e0f9a\n%env WANDB_MODE=offline\nx = 1\n"])
+    assert main(["scan", str(notebook)]) == 1
+    out = capsys.readouterr().out
+    assert "secret set by %env; read it from $WANDB_API_KEY" in out
+    assert "WANDB_MODE" not in out and "93fd21b5" not in out and "0f9a" not in out
