@@ -1,7 +1,8 @@
 """Stage 3: the statement-level dependency graph across cells.
 
 A node per top-level statement (a def, class, loop or with block is one node). Facts come from libcst's ScopeProvider
-and QualifiedNameProvider; an ordered pass then links each read to the latest earlier statement that binds the name.
+(with its qualified names for calls); an ordered pass then links each read to the latest earlier statement that binds
+the name.
 Method calls not known to be pure, and assignments to `obj.attr` / `obj[k]`, count as rebinding `obj`.
 """
 
@@ -18,7 +19,6 @@ from libcst.metadata import (
     GlobalScope,
     ImportAssignment,
     PositionProvider,
-    QualifiedNameProvider,
     ScopeProvider,
 )
 
@@ -306,7 +306,7 @@ class Facts:
 class FactsCollector(cst.CSTVisitor):
     """One pass over all statements: calls with qualified names, mutated receivers, and what is inside def bodies."""
 
-    METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider)
+    METADATA_DEPENDENCIES = (ScopeProvider,)
 
     def __init__(self, statements: list[Statement], imported: frozenset[str], variables: frozenset[str]) -> None:
         super().__init__()
@@ -363,15 +363,18 @@ class FactsCollector(cst.CSTVisitor):
             self.current.devices.add(value)
 
     def call_names(self, node: cst.Call) -> set[str]:
-        """Qualified names of a call on an imported name or a builtin (`pandas.read_csv`, `print`).
+        """Qualified names of a call on an imported name or a builtin (`pandas.read_csv` however pandas was imported).
 
-        Calls on variables are kept as (receiver, method) instead: asking QualifiedNameProvider about them costs a scan
-        of every assignment of the variable, which made analysis quadratic in notebooks that rebind `df` often.
+        They come from the scope's own `get_qualified_names_for`, the machinery behind QualifiedNameProvider, asked only
+        about these calls: the provider resolves every name of the module eagerly, scanning all assignments of each
+        name at each use, which made analysis grow quadratically in notebooks that rebind `df` hundreds of times.
+        Calls on variables are kept as (receiver, method) instead.
         """
         root = root_name(node.func)
         if root is not None and root.value in self.variables and root.value not in self.imported:
             return {root.value} if isinstance(node.func, cst.Name) else set()
-        names = self.get_metadata(QualifiedNameProvider, node.func, set())
+        scope = self.get_metadata(ScopeProvider, node.func, None)
+        names = scope.get_qualified_names_for(node.func) if scope is not None else set()
         return {qualified.name.removeprefix("builtins.") for qualified in names}
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
