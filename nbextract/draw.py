@@ -6,8 +6,6 @@ import json
 
 from .graph import StatementGraph
 
-FORMATS = ("mermaid", "dot", "json")
-
 
 def draw(graph: StatementGraph, fmt: str, stages: dict[int, str] | None = None) -> str:
     return DRAWERS[fmt](graph, stages or {})

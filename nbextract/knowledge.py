@@ -70,7 +70,6 @@ SAVE_CALLS = frozenset(
 )
 SAVE_METHODS = frozenset({"save", "save_model", "save_pretrained", "to_csv", "to_parquet", "to_json", "to_pickle", "savefig"})
 FOLDER_CALLS = frozenset({"os.makedirs", "os.mkdir", "pathlib.Path.mkdir", "shutil.copytree"})
-LOAD_CALLS = frozenset({"joblib.load", "pickle.load", "numpy.load", "torch.load", "json.load", "dill.load"})
 
 FIT_METHODS = frozenset({"fit", "fit_transform", "fit_predict", "partial_fit", "train"})
 

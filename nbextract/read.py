@@ -13,7 +13,6 @@ from .errors import ReadError
 PERCENT_CELL = re.compile(r"^#\s?%%", re.MULTILINE)
 SPHINX_BLOCK = re.compile(r"^#\s?#{20,}\s*$", re.MULTILINE)
 MARKER = re.compile(r"^#\s*nbextract:\s*(\w+)\s*$")
-KINDS = ("ipynb", "percent", "sphinx", "script")
 
 
 def read(path: str | Path) -> Document:

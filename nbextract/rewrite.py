@@ -51,7 +51,6 @@ class Code:
     train_body: str
     train_imports: list[str]
     train_helper_names: list[str]
-    output_name: str
     train_uses_secrets: bool = False
     lifted: list[Lifted] = field(default_factory=list)
 
@@ -61,27 +60,29 @@ def rewrite(plan: Plan) -> Code:
     lifter = Lifter(Path(plan.graph.document.path).resolve().parent, {value.key for value in plan.config} | RESERVED_KEYS)
     helper_set = set(plan.helpers) | {index for index in plan.train if statements[index].kind == "class"}
     helper_names = sorted({name for index in helper_set for name in statements[index].defines})
-    stages = {}
-    for position, stage in enumerate(("preprocess", "infer", "postprocess")):
-        later = [index for later_stage in ("preprocess", "infer", "postprocess")[position + 1 :] for index in plan.stages[later_stage]]
-        stages[stage] = stage_code(plan, stage, later, helper_set)
+    order = ("preprocess", "infer", "postprocess")
+    stages = {
+        stage: stage_code(plan, stage, [index for later in order[position + 1 :] for index in plan.stages[later]], helper_set)
+        for position, stage in enumerate(order)
+    }
     helpers = sorted(index for index in helper_set if not sets_environment(statements[index]))
     train = [
         index
         for index in plan.train
         if index not in helper_set and statements[index].kind != "import" and not sets_environment(statements[index])
     ]
+    train_body = train_code(plan, train, lifter)
+    read_in_training = {name for index in plan.train for name in statements[index].reads}
     return Code(
         stages=stages,
         helpers=module_code(statement_nodes(plan, helpers)),
         helper_imports=imports_for(plan, helpers, reads_of_helpers(plan, helpers))
         + (["from .config import secret"] if uses_secrets(plan, helpers) else []),
         helper_names=helper_names,
-        train_body=train_code(plan, train, lifter),
+        train_body=train_body,
         lifted=list(lifter.values.values()),
         train_imports=imports_for(plan, plan.train, None),
-        train_helper_names=sorted({name for index in helper_set for name in statements[index].defines if any(name in statements[t].reads for t in plan.train)}),
-        output_name=plan.output.name,
+        train_helper_names=sorted(set(helper_names) & read_in_training),
         train_uses_secrets=uses_secrets(plan, train),
     )
 
