@@ -429,3 +429,10 @@ def test_console_script_converts(tmp_path):
         "my_notebook_v2"
     )
     assert leftovers(tmp_path, "my_notebook_v2") == []
+
+
+def test_execute_is_refused_clearly_until_it_exists(capsys, tmp_path, iris):
+    code, _, err = run(capsys, "convert", iris, "-o", tmp_path / "pkg", "--execute")
+    assert code == 2
+    assert err.count("\n") == 1 and "--execute is not available yet" in err
+    assert not (tmp_path / "pkg").exists()
