@@ -108,7 +108,8 @@ def convert(source, out, name, input_var, output_var, execute, force, template_d
     manifest = result.manifest
     click.echo(
         f"{source} -> {result.output}: input {manifest['inputs'][0]['name']}, output {manifest['outputs'][0]['name']}, "
-        f"{len(manifest['artifacts'])} artifacts; report: {result.output / 'CONVERSION.md'}"
+        f"{len(manifest['artifacts'])} artifacts, {len(manifest['findings'])} findings; "
+        f"report: {result.output / 'CONVERSION.md'}"
     )
 
 

@@ -53,8 +53,8 @@ VARIABLES = {
     "batched_infer": ("dict | None", "function (a partial of infer) and data name when infer runs in batches"),
     "secrets": ("list[dict]", "env, kind and origin of each secret the source held (never its value)"),
     "train_uses_secrets": ("bool", "whether training/train.py reads a secret from the environment"),
-    "input": ("dict", "name and origin of the raw input variable"),
-    "output": ("dict", "name and origin of the final output variable"),
+    "input": ("dict", "name, origin and code (secrets redacted) of the statement binding the raw input"),
+    "output": ("dict", "name, origin and code (secrets redacted) of the statement binding the final output"),
     "artifacts": ("list[dict]", "fitted state: variable, path, format, origin"),
     "helpers": ("str", "code of functions, classes and constants the package needs (empty: no helpers.py)"),
     "helper_imports": ("list[str]", "import lines of helpers.py"),
@@ -121,8 +121,8 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
         source=source,
         settings=settings,
         stages=code.stages,
-        input={"name": plan.input.name, "origin": plan.input.origin},
-        output={"name": plan.output.name, "origin": plan.output.origin},
+        input=boundary(plan, plan.input),
+        output=boundary(plan, plan.output),
         artifacts=artifacts,
         secrets=secrets,
         train_uses_secrets=code.train_uses_secrets,
@@ -140,6 +140,13 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
         graph_mermaid=mermaid(plan.graph, stage_map),
         manifest=manifest,
     )
+
+
+def boundary(plan: Plan, bound) -> dict:
+    """A boundary for the templates, with the (redacted) code of the statement that binds it."""
+    statement = plan.graph.statements[bound.statement]
+    code = "\n".join(line for line in statement.shown_code.strip().splitlines() if not line.lstrip().startswith("#"))
+    return {"name": bound.name, "origin": bound.origin, "code": code}
 
 
 def template_context(*, package: str, stages: dict[str, StageCode], **given) -> dict:
