@@ -59,6 +59,7 @@ VARIABLES = {
     "helpers": ("str", "code of functions, classes and constants the package needs (empty: no helpers.py)"),
     "helper_imports": ("list[str]", "import lines of helpers.py"),
     "helper_names": ("list[str]", "names helpers.py defines"),
+    "helper_globals": ("list[str]", "fitted state that helper functions read as module globals"),
     "train_main": ("str", "code of training/train.py's main() (empty: no training script)"),
     "train_imports": ("list[str]", "import lines of training/train.py"),
     "train_helper_names": ("list[str]", "names train.py imports from the package's helpers"),
@@ -129,6 +130,7 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
         helpers=code.helpers,
         helper_imports=code.helper_imports,
         helper_names=code.helper_names,
+        helper_globals=plan.helper_globals,
         train_main=code.train_body if plan.train else "",
         train_imports=code.train_imports,
         train_helper_names=code.train_helper_names,
@@ -153,7 +155,7 @@ def template_context(*, package: str, stages: dict[str, StageCode], **given) -> 
     """The full template context: what is given, what derives from it, and empty defaults for the rest."""
     defaults = {
         "artifacts": [], "secrets": [], "train_uses_secrets": False, "helpers": "", "helper_imports": [],
-        "helper_names": [], "train_main": "", "train_imports": [], "train_helper_names": [], "dependencies": [],
+        "helper_names": [], "helper_globals": [], "train_main": "", "train_imports": [], "train_helper_names": [], "dependencies": [],
         "training_requirements": [], "statements": [], "findings": [], "magics": [], "graph_mermaid": "flowchart TD\n",
     }
     data = {

@@ -55,6 +55,7 @@ class Statement:
     methods: list[tuple[str, str]] = field(default_factory=list)
     sources: dict[str, int] = field(default_factory=dict)
     body_reads: set[str] = field(default_factory=set)
+    via_calls: set[str] = field(default_factory=set)
     paths: set[str] = field(default_factory=set)
     secrets: list[Secret] = field(default_factory=list)
     devices: set[str] = field(default_factory=set)
@@ -607,6 +608,7 @@ def called_writes(
         body = facts[binder]
         new = body.deferred_reads - statement.reads
         statement.reads |= new
+        statement.via_calls |= new
         pending.extend(new)
         writes |= body.deferred_writes
     for call in facts[statement.index].user_calls:

@@ -316,7 +316,7 @@ TRAIN_PROLOGUE = (
 
 def train_code(plan: Plan, indices: list[int], lifter: Lifter) -> str:
     """`def main()`: the training statements in source order, run in the source's folder, each fitted state
-    saved right after the statement that makes it."""
+    saved right after the statement that makes it (and handed to the package's helpers when they read it)."""
     statements = plan.graph.statements
     saves: dict[int, list[str]] = {}
     for artifact in plan.artifacts:
@@ -327,4 +327,6 @@ def train_code(plan: Plan, indices: list[int], lifter: Lifter) -> str:
         nodes.append(lifter.lift(emitted, statements[index]))
         for variable in saves.get(index, []):
             nodes.append(cst.parse_statement(f"save_artifact(project_settings, {variable!r}, {variable})\n"))
+            if variable in plan.helper_globals:
+                nodes.append(cst.parse_statement(f"package_helpers.{variable} = {variable}\n"))
     return function_code("main", [], nodes, [], "Rebuild the fitted state and save it into artifacts/.")

@@ -63,6 +63,7 @@ class Plan:
     artifacts: list[Artifact]
     config: list[ConfigValue]
     helpers: list[int]
+    helper_globals: list[str] = field(default_factory=list)
     batch_size: ConfigValue | None = None
     fates: dict[int, Fate] = field(default_factory=dict)
 
@@ -78,9 +79,12 @@ def plan(graph: StatementGraph, options: Options) -> Plan:
     source = find_input(graph, prediction, options)
     inference = inference_slice(graph, source, prediction, post)
     stages = split_stages(statements, inference, prediction, post)
-    artifacts, config, helpers = external_reads(graph, inference, source)
+    outside = external_reads(graph, inference, source)
+    artifacts, config, helpers = list(outside.artifacts.values()), list(outside.config.values()), sorted(outside.helpers)
     train = training_slice(graph, artifacts, helpers, inference)
-    result = Plan(graph, source, output, prediction, stages, train, artifacts, config, helpers, batch_size(graph))
+    result = Plan(
+        graph, source, output, prediction, stages, train, artifacts, config, helpers, sorted(outside.helper_globals), batch_size(graph)
+    )
     result.fates = fates(result)
     return result
 
@@ -186,12 +190,14 @@ def is_constant(graph: StatementGraph, index: int) -> bool:
 
 def data_reads(graph: StatementGraph, statement: Statement, literals: bool = False) -> list[tuple[str, int]]:
     """(name, binder) of the data a statement reads: not the fitted model it applies, not imports or functions, and
-    literals only when asked (a literal list can be the data; a threshold is not)."""
+    literals only when asked (a literal list can be the data; a threshold is not), and not what only the body of a
+    called function reads (that is the function's state, such as a fitted vocabulary)."""
     models = {receiver for receiver, method in statement.methods if method in (*knowledge.PREDICT_METHODS, *knowledge.TRANSFORM_METHODS)}
     return [
         (name, binder)
         for name, binder in sorted(statement.sources.items())
         if name not in models
+        and name not in statement.via_calls
         and not (is_constant(graph, binder) and not (literals and graph.statements[binder].literal is not NO_LITERAL))
     ]
 
@@ -203,7 +209,7 @@ def find_input(graph: StatementGraph, prediction: int, options: Options) -> Boun
         if binder is None:
             raise conversion_error(graph, f"--input {options.input_var}: no statement before the prediction binds it")
         return Boundary(options.input_var, binder, str(statements[binder].origin))
-    candidates = walk_to_sources(graph, prediction, literals=False) or walk_to_sources(graph, prediction, literals=True)
+    candidates = walk_to_sources(graph, prediction)
     if not candidates:
         raise conversion_error(
             graph,
@@ -214,16 +220,29 @@ def find_input(graph: StatementGraph, prediction: int, options: Options) -> Boun
     return Boundary(name, binder, str(statements[binder].origin))
 
 
-def walk_to_sources(graph: StatementGraph, prediction: int, literals: bool) -> list[tuple[int, str]]:
+def upstream_data(graph: StatementGraph, statement: Statement) -> list[tuple[str, int]]:
+    """The data a statement reads; when it reads no other data, the literal collections it reads (a list of rows or
+    texts is data; a scalar such as a threshold never is)."""
+    reads = data_reads(graph, statement)
+    if reads:
+        return reads
+    return [
+        (name, binder)
+        for name, binder in data_reads(graph, statement, literals=True)
+        if isinstance(graph.statements[binder].literal, (list, tuple, dict))
+    ]
+
+
+def walk_to_sources(graph: StatementGraph, prediction: int) -> list[tuple[int, str]]:
     """(binder, name) of the data sources reached walking back from the prediction through data positions."""
     candidates, seen = [], set()
-    pending = data_reads(graph, graph.statements[prediction], literals)
+    pending = upstream_data(graph, graph.statements[prediction])
     while pending:
         name, binder = pending.pop(0)
         if (name, binder) in seen:
             continue
         seen.add((name, binder))
-        upstream = data_reads(graph, graph.statements[binder], literals)
+        upstream = upstream_data(graph, graph.statements[binder])
         if is_data_source(graph.statements[binder]) or not upstream:
             candidates.append((binder, name))
         else:
@@ -275,14 +294,44 @@ def toml_value(value: object) -> bool:
     return isinstance(value, scalar)
 
 
-def external_reads(
-    graph: StatementGraph, inference: list[int], source: Boundary
-) -> tuple[list[Artifact], list[ConfigValue], list[int]]:
-    """What the inference statements read from outside the slice: fitted state, config values, helper code."""
+@dataclass
+class OutsideReads:
+    """What the inference statements read from outside the slice, sorted into its kinds."""
+
+    graph: StatementGraph
+    first: int
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+    config: dict[str, ConfigValue] = field(default_factory=dict)
+    helpers: set[int] = field(default_factory=set)
+    helper_globals: set[str] = field(default_factory=set)
+
+    def take(self, name: str, binder: int, in_helper: bool = False) -> None:
+        """Sort one read: import, helper code (with what it reads), config value or fitted state."""
+        statement = self.graph.statements[binder]
+        if statement.kind == "import" or binder in self.helpers:
+            return
+        if statement.kind in ("def", "class"):
+            self.helpers.add(binder)
+            for inner in sorted(statement.body_reads | statement.reads):
+                inner_binder = self.graph.binder(self.first, inner)
+                if inner_binder is not None:
+                    self.take(inner, inner_binder, in_helper=True)
+        elif statement.literal is not NO_LITERAL and toml_value(statement.literal) and not in_helper:
+            self.config[name] = ConfigValue(name.lower(), name, statement.literal, binder, str(statement.origin))
+        elif (in_helper or statement.literal is not NO_LITERAL) and is_replayable(self.graph, binder):
+            self.helpers.add(binder)
+            for inner, inner_binder in sorted(statement.sources.items()):
+                self.take(inner, inner_binder, in_helper=True)
+        else:
+            self.artifacts[name] = Artifact(name, binder, str(statement.origin))
+            if in_helper:
+                self.helper_globals.add(name)
+
+
+def external_reads(graph: StatementGraph, inference: list[int], source: Boundary) -> OutsideReads:
+    """Sort what the inference statements read from outside the slice; helper code first, so that what a helper
+    reads is copied with it rather than taken as fitted state."""
     statements = graph.statements
-    artifacts: dict[str, Artifact] = {}
-    config: dict[str, ConfigValue] = {}
-    helpers: set[int] = set()
     inside = set(inference)
     reads = {
         (name, binder)
@@ -290,35 +339,10 @@ def external_reads(
         for name, binder in statements[index].sources.items()
         if binder not in inside and not (binder == source.statement and name == source.name)
     }
-    code_first = sorted(reads, key=lambda read: (statements[read[1]].kind not in ("def", "class"), read))
-    for name, binder in code_first:
-        if binder not in helpers:
-            take_external(graph, name, binder, artifacts, config, helpers, inference[0], False)
-    return list(artifacts.values()), list(config.values()), sorted(helpers)
-
-
-def take_external(graph, name, binder, artifacts, config, helpers, first, in_helper) -> None:
-    """Sort one outside read: import, helper code (with what it reads), config value or fitted state."""
-    statement = graph.statements[binder]
-    if statement.kind == "import":
-        return
-    if statement.kind in ("def", "class"):
-        if binder not in helpers:
-            helpers.add(binder)
-            for inner in sorted(statement.body_reads | statement.reads):
-                inner_binder = graph.binder(first, inner)
-                if inner_binder is not None:
-                    take_external(graph, inner, inner_binder, artifacts, config, helpers, first, True)
-        return
-    if statement.literal is not NO_LITERAL and toml_value(statement.literal) and not in_helper:
-        config[name] = ConfigValue(name.lower(), name, statement.literal, binder, str(statement.origin))
-    elif (in_helper or statement.literal is not NO_LITERAL) and is_replayable(graph, binder):
-        if binder not in helpers:
-            helpers.add(binder)
-            for inner, inner_binder in sorted(statement.sources.items()):
-                take_external(graph, inner, inner_binder, artifacts, config, helpers, first, True)
-    else:
-        artifacts[name] = Artifact(name, binder, str(statement.origin))
+    outside = OutsideReads(graph, inference[0])
+    for name, binder in sorted(reads, key=lambda read: (statements[read[1]].kind not in ("def", "class"), read)):
+        outside.take(name, binder)
+    return outside
 
 
 def is_replayable(graph: StatementGraph, index: int, seen: frozenset[int] = frozenset()) -> bool:
