@@ -92,6 +92,7 @@ class StatementGraph:
     skipped: list[Statement]
     findings: list[Finding]
     secrets: list[tuple[Origin, Secret]] = field(default_factory=list)
+    broken: list[ReadError] = field(default_factory=list)
 
     def binder(self, index: int, name: str) -> int | None:
         """The latest statement before `index` that binds `name`."""
@@ -109,7 +110,14 @@ def build(document: Document, cells: list[CodeCell]) -> StatementGraph:
 
 
 def build_graph(document: Document, cells: list[CodeCell]) -> StatementGraph:
-    module, starts = parse_cells(document, cells)
+    try:
+        module, starts = parse_cells(document, cells)
+        broken: list[ReadError] = []
+    except ReadError:
+        cells, broken = set_aside_broken_cells(document, cells)
+        if not broken:
+            raise
+        module, starts = parse_cells(document, cells)
     statements, skipped = [], []
     for node, first, last, code in top_level_statements(module):
         cell_number = bisect.bisect_right(starts, first) - 1
@@ -125,7 +133,8 @@ def build_graph(document: Document, cells: list[CodeCell]) -> StatementGraph:
     findings += [secret_finding(origin, secret) for origin, secret in secrets]
     graph = link(statements, facts)
     magics = [decision for cell in cells for decision in cell.decisions]
-    return StatementGraph(document, statements, graph, magics, skipped, findings, secrets)
+    findings += [Finding("syntax error", where(error), f"{error.message}; cell not converted") for error in broken]
+    return StatementGraph(document, statements, graph, magics, skipped, findings, secrets, broken)
 
 
 def secret_places(statements: list[Statement]) -> list[tuple[Origin, Secret]]:
@@ -160,23 +169,54 @@ def parse_cells(document: Document, cells: list[CodeCell]) -> tuple[cst.Module, 
         raise ReadError("code nested too deeply to analyse", path=document.path) from None
 
 
+def set_aside_broken_cells(document: Document, cells: list[CodeCell]) -> tuple[list[CodeCell], list[ReadError]]:
+    """Cells that do not parse, blanked (line for line) and returned as errors, when the source has several cells:
+    research notebooks often keep a broken scratch cell. The slicer fails only if the kept code needs one of them.
+    A source of one cell that does not parse is an error at once."""
+    if len(cells) < 2 or document.kind == "script":
+        return cells, []
+    kept, broken = [], []
+    for cell in cells:
+        error = cell_syntax_error(document, cell)
+        if error is None:
+            kept.append(cell)
+        else:
+            broken.append(error)
+            kept.append(CodeCell(cell.cell, "\n" * cell.code.count("\n"), cell.decisions))
+    return kept, broken
+
+
+def where(error: ReadError) -> str:
+    return str(Origin(error.cell, error.line or 1, error.line or 1))
+
+
 def syntax_error(document: Document, cells: list[CodeCell]) -> ReadError:
     """The first cell that does not parse on its own, named by cell and line."""
     for cell in cells:
-        try:
-            cst.parse_module(cell.code)
-        except PARSE_ERRORS as exc:
-            line, message = getattr(exc, "raw_line", 1), getattr(exc, "message", str(exc))
-            try:
-                ast.parse(cell.code)
-            except SyntaxError as python_error:  # names the offending line; libcst names the next token's
-                line, message = python_error.lineno or line, python_error.msg or message
-            except (ValueError, RecursionError, MemoryError):
-                pass
-            origin = document.origin(cell.cell, line, line)
-            message = f"syntax error: {message.strip().splitlines()[0] if message.strip() else 'invalid syntax'}"
-            return ReadError(message, path=document.path, cell=origin.cell, line=origin.first_line)
+        error = cell_syntax_error(document, cell)
+        if error is not None:
+            return error
     return ReadError("syntax error across cells: a statement is split between two cells", path=document.path)
+
+
+def cell_syntax_error(document: Document, cell: CodeCell) -> ReadError | None:
+    """The syntax error of one cell, named by cell and line, or None when it parses."""
+    try:
+        cst.parse_module(cell.code)
+    except PARSE_ERRORS as exc:
+        line, message = getattr(exc, "raw_line", 1), getattr(exc, "message", str(exc))
+        try:
+            ast.parse(cell.code)
+        except SyntaxError as python_error:  # names the offending line; libcst names the next token's
+            line, message = python_error.lineno or line, python_error.msg or message
+        except (ValueError, RecursionError, MemoryError):
+            pass
+        origin = document.origin(cell.cell, line, line)
+        message = f"syntax error: {message.strip().splitlines()[0] if message.strip() else 'invalid syntax'}"
+        return ReadError(message, path=document.path, cell=origin.cell, line=origin.first_line)
+    except RecursionError:
+        return ReadError("code nested too deeply to analyse", path=document.path, cell=cell.cell.number)
+    return None
 
 
 def top_level_statements(module: cst.Module) -> list[tuple[cst.BaseStatement, int, int, str]]:

@@ -73,6 +73,26 @@ class Plan:
 
 
 def plan(graph: StatementGraph, options: Options) -> Plan:
+    """The plan, or, when a cell set aside for a syntax error may be what it lacks, that cell's error."""
+    try:
+        result = plan_statements(graph, options)
+    except ConversionError:
+        if graph.broken:
+            raise graph.broken[0] from None
+        raise
+    if graph.broken and reads_unbound_names(result):
+        raise graph.broken[0]
+    return result
+
+
+def reads_unbound_names(result: Plan) -> bool:
+    """Whether kept code reads a name no statement binds (a broken cell may have been meant to bind it)."""
+    statements = result.graph.statements
+    kept = set(result.inference) | set(result.train) | set(result.helpers)
+    return any(statements[index].reads - set(statements[index].sources) for index in kept)
+
+
+def plan_statements(graph: StatementGraph, options: Options) -> Plan:
     statements = graph.statements
     prediction = find_prediction(graph, options)
     output, post = find_output(graph, prediction, options)

@@ -150,11 +150,11 @@ def test_bad_input_exits_2_with_one_line(capsys, tmp_path, name, command):
     assert_one_line_error(err, path)
 
 
-def test_syntax_error_message_names_cell_and_line(capsys, make_notebook):
+def test_broken_cell_is_a_finding_named_by_cell_and_line(capsys, make_notebook):
     path = make_notebook(["x = 1", "y = (x"])
-    code, _, err = run(capsys, "analyze", str(path))
-    assert code == 2
-    assert err.startswith(f"nbextract: {path}, cell 2, line 1: syntax error")
+    code, out, _ = run(capsys, "analyze", str(path))
+    assert code == 0
+    assert "finding: syntax error (cell 2, line 1): syntax error" in out
 
 
 @pytest.mark.parametrize("name", ["truncated.ipynb", "syntax.py"])

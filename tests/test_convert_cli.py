@@ -436,3 +436,29 @@ def test_execute_is_refused_clearly_until_it_exists(capsys, tmp_path, iris):
     assert code == 2
     assert err.count("\n") == 1 and "--execute is not available yet" in err
     assert not (tmp_path / "pkg").exists()
+
+
+BROKEN_SCRATCH = [
+    "from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression",
+    "from sklearn.model_selection import train_test_split\nX, y = load_iris(return_X_y=True)\n"
+    "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)",
+    "plt.plot(  # half-written scratch cell",
+    "clf = LogisticRegression(max_iter=300).fit(X_train, y_train)\ny_pred = clf.predict(X_test)",
+]
+
+
+def test_broken_cell_off_the_inference_path_is_a_finding(capsys, tmp_path, make_notebook):
+    path = make_notebook(BROKEN_SCRATCH)
+    code, out, _ = run(capsys, "convert", path, "-o", tmp_path / "pkg")
+    assert code == 0 and "1 findings" in out
+    findings = json.loads((tmp_path / "pkg" / "nbextract.json").read_text())["findings"]
+    assert [(f["kind"], f["origin"]) for f in findings if f["kind"] == "syntax error"] == [("syntax error", "cell 3, line 1")]
+
+
+def test_broken_cell_the_prediction_needs_is_an_error_naming_it(capsys, tmp_path, make_notebook):
+    cells = [*BROKEN_SCRATCH[:2], "clf = LogisticRegression(max_iter=300).fit(X_train, y_train", BROKEN_SCRATCH[3].split("\n")[1]]
+    path = make_notebook(cells)
+    code, _, err = run(capsys, "convert", path, "-o", tmp_path / "pkg")
+    assert code == 2
+    assert err.startswith(f"nbextract: {path}, cell 3, line 1: syntax error") and err.count("\n") == 1
+    assert not (tmp_path / "pkg").exists()
