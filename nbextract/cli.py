@@ -108,9 +108,13 @@ def convert(source, out, name, input_var, output_var, execute, force, template_d
     manifest = result.manifest
     click.echo(
         f"{source} -> {result.output}: input {manifest['inputs'][0]['name']}, output {manifest['outputs'][0]['name']}, "
-        f"{len(manifest['artifacts'])} artifacts, {len(manifest['findings'])} findings; "
+        f"{plural(len(manifest['artifacts']), 'artifact')}, {plural(len(manifest['findings']), 'finding')}; "
         f"report: {result.output / 'CONVERSION.md'}"
     )
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 @cli.command()

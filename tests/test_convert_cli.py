@@ -136,7 +136,7 @@ def test_success_prints_one_summary_line_and_writes_the_manifest(capsys, tmp_pat
     code, stdout, stderr = run(capsys, "convert", iris, "-o", out)
     assert (code, stderr) == (0, "")
     assert_one_line(stdout)
-    assert "input X_test, output y_pred, 1 artifacts" in stdout
+    assert "input X_test, output y_pred, 1 artifact," in stdout
     assert str(out / "CONVERSION.md") in stdout
     assert leftovers(out.parent, "pkg") == []
 
@@ -185,9 +185,9 @@ def test_manifest_lists_secrets_by_kind_and_place_only(capsys, tmp_path):
 @pytest.mark.parametrize(
     "text, options, summary",
     [
-        (PERCENT, ["--output", "proba"], "input X_test, output proba, 1 artifacts"),
+        (PERCENT, ["--output", "proba"], "input X_test, output proba, 1 artifact,"),
         (IRIS.replace("clf.predict(X_test)", "clf.predict(X_new)").replace("y_pred =", "X_new = X_test[:5]\ny_pred ="),
-         ["--input", "X_new"], "input X_new, output y_pred, 1 artifacts"),
+         ["--input", "X_new"], "input X_new, output y_pred, 1 artifact,"),
     ],
     ids=["output-override", "input-override"],
 )
@@ -450,7 +450,7 @@ BROKEN_SCRATCH = [
 def test_broken_cell_off_the_inference_path_is_a_finding(capsys, tmp_path, make_notebook):
     path = make_notebook(BROKEN_SCRATCH)
     code, out, _ = run(capsys, "convert", path, "-o", tmp_path / "pkg")
-    assert code == 0 and "1 findings" in out
+    assert code == 0 and "1 finding;" in out
     findings = json.loads((tmp_path / "pkg" / "nbextract.json").read_text())["findings"]
     assert [(f["kind"], f["origin"]) for f in findings if f["kind"] == "syntax error"] == [("syntax error", "cell 3, line 1")]
 
