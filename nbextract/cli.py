@@ -9,7 +9,7 @@ from functools import wraps
 
 import click
 
-from .errors import NbextractError, UsageError
+from .errors import NbextractError
 
 
 def reported(command):
@@ -76,7 +76,7 @@ def graph(source: str, fmt: str) -> None:
 @click.option("--name", help="Package name (default: SOURCE's stem as an identifier).")
 @click.option("--input", "input_var", metavar="VAR", help="The raw input variable of the prediction.")
 @click.option("--output", "output_var", metavar="VAR", help="The final output variable.")
-@click.option("--execute", is_flag=True, help="(Not available yet.) Run the source once and keep its fitted state and examples.")
+@click.option("--execute", is_flag=True, help="Run the source once: keep its fitted state, record golden examples and an input spec, benchmark.")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--template-dir", type=click.Path(file_okay=False, exists=True, path_type=str), help="Templates that replace the built-in ones.")
 @reported
@@ -88,12 +88,6 @@ def convert(source, out, name, input_var, output_var, execute, force, template_d
     from .options import Options
     from .scaffold import configured_template_dir
 
-    if execute:
-        raise UsageError(
-            "--execute is not available yet; run `python training/train.py` in the generated project to build the "
-            "fitted state",
-            path=source,
-        )
     options = Options(
         source=Path(source),
         output=Path(out) if out else None,

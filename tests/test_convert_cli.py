@@ -431,13 +431,6 @@ def test_console_script_converts(tmp_path):
     assert leftovers(tmp_path, "my_notebook_v2") == []
 
 
-def test_execute_is_refused_clearly_until_it_exists(capsys, tmp_path, iris):
-    code, _, err = run(capsys, "convert", iris, "-o", tmp_path / "pkg", "--execute")
-    assert code == 2
-    assert err.count("\n") == 1 and "--execute is not available yet" in err
-    assert not (tmp_path / "pkg").exists()
-
-
 BROKEN_SCRATCH = [
     "from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression",
     "from sklearn.model_selection import train_test_split\nX, y = load_iris(return_X_y=True)\n"
