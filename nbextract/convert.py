@@ -6,6 +6,7 @@ read -> normalise magics -> statement graph -> slice -> rewrite -> render -> for
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,11 @@ class Result:
     manifest: dict
 
 
-def convert(options: Options) -> Result:
+Progress = Callable[[int, int, str], None]
+"""Called as progress(done, total, label) while --execute runs the source, once per cell."""
+
+
+def convert(options: Options, progress: Progress | None = None) -> Result:
     out = options.out_dir
     write.check_target(out, options.force)
     document = read.read(options.source)
