@@ -329,4 +329,6 @@ def train_code(plan: Plan, indices: list[int], lifter: Lifter) -> str:
             nodes.append(cst.parse_statement(f"save_artifact(project_settings, {variable!r}, {variable})\n"))
             if variable in plan.helper_globals:
                 nodes.append(cst.parse_statement(f"package_helpers.{variable} = {variable}\n"))
+        if plan.reference is not None and index == plan.reference.statement:
+            nodes.append(cst.parse_statement(f"save_profile(project_settings, {plan.reference.name})\n"))
     return function_code("main", [], nodes, [], "Rebuild the fitted state and save it into artifacts/.")

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 import libcst as cst
+import libcst.matchers as m
 import networkx as nx
 
 from . import knowledge
@@ -66,6 +67,7 @@ class Plan:
     helper_globals: list[str] = field(default_factory=list)
     batch_size: ConfigValue | None = None
     fates: dict[int, Fate] = field(default_factory=dict)
+    reference: Boundary | None = None
 
     @property
     def inference(self) -> list[int]:
@@ -106,6 +108,7 @@ def plan_statements(graph: StatementGraph, options: Options) -> Plan:
         graph, source, output, prediction, stages, train, artifacts, config, helpers, sorted(outside.helper_globals), batch_size(graph)
     )
     result.fates = fates(result)
+    result.reference = find_reference(graph, source, train)
     return result
 
 
@@ -188,6 +191,37 @@ def find_output(graph: StatementGraph, prediction: int, options: Options) -> tup
         post.append(statement.index)
     last = post[-1] if post else prediction
     return Boundary(bound_name(statements[last]), last, str(statements[last].origin)), post
+
+
+def find_reference(graph: StatementGraph, source: Boundary, train: list[int]) -> Boundary | None:
+    """The training-side counterpart of the input (`X_train` for `X_test`), which training profiles for the input
+    checks and the drift check: the split's sibling of the input, else the raw data a training fit is given."""
+    statements = graph.statements
+    sibling = split_sibling(statements[source.statement], source.name)
+    if sibling is not None and source.statement in train:
+        return Boundary(sibling, source.statement, source.origin)
+    for index in train:
+        for name in fit_data(statements[index]):
+            binder = graph.binder(index, name)
+            if binder is not None and binder in train and is_data_source(statements[binder]):
+                return Boundary(name, binder, str(statements[binder].origin))
+    return None
+
+
+def split_sibling(statement: Statement, name: str) -> str | None:
+    """`X_train` for `X_test` in `X_train, X_test, y_train, y_test = train_test_split(...)`: the name before it."""
+    if not is_data_source(statement):
+        return None
+    targets = m.findall(statement.node, m.AssignTarget(target=m.Tuple() | m.List()))
+    names = [element.value.value for element in targets[0].target.elements if m.matches(element.value, m.Name())] if targets else []
+    position = names.index(name) if name in names else -1
+    return names[position - 1] if position % 2 == 1 else None
+
+
+def fit_data(statement: Statement) -> list[str]:
+    """The names passed first to the fit-like calls of a statement (`X_train` in `clf.fit(X_train, y_train)`)."""
+    calls = m.findall(statement.node, m.Call(func=m.Attribute(attr=m.OneOf(*(m.Name(f) for f in knowledge.FIT_METHODS)))))
+    return [call.args[0].value.value for call in calls if call.args and call.args[0].keyword is None and m.matches(call.args[0].value, m.Name())]
 
 
 def split_siblings(graph: StatementGraph, prediction: int) -> set[tuple[str, int]]:
