@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from contextlib import contextmanager
 from functools import wraps
 
 import click
 
-from .errors import NbextractError
+from .errors import NbextractError, UsageError
 
 
 def reported(command):
@@ -28,7 +29,7 @@ def reported(command):
         except Exception as error:  # a bug of ours: one line for the user, the traceback on request
             if os.environ.get("NBEXTRACT_DEBUG"):
                 raise
-            source = kwargs.get("source", "")
+            source = kwargs.get("source") or " ".join(kwargs.get("sources", ()))
             click.echo(
                 f"nbextract: {source}: internal error ({type(error).__name__}: {error}); nothing was written. "
                 "Rerun with NBEXTRACT_DEBUG=1 for the traceback and report it.",
@@ -71,44 +72,127 @@ def graph(source: str, fmt: str) -> None:
 
 
 @cli.command()
-@SOURCE
-@click.option("-o", "--output-dir", "out", type=click.Path(file_okay=False, path_type=str), help="Where to write the project (default ./NAME).")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.option(
+    "-o",
+    "--output-dir",
+    "out",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Where to write the project (default ./NAME); with a folder or several sources, the folder each NAME goes in.",
+)
 @click.option("--name", help="Package name (default: SOURCE's stem as an identifier).")
 @click.option("--input", "input_var", metavar="VAR", help="The raw input variable of the prediction.")
 @click.option("--output", "output_var", metavar="VAR", help="The final output variable.")
 @click.option("--execute", is_flag=True, help="Run the source once: keep its fitted state, record golden examples and an input spec, benchmark.")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--template-dir", type=click.Path(file_okay=False, exists=True, path_type=str), help="Templates that replace the built-in ones.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True, help="Worker processes for several sources (0: one per core).")
 @reported
-def convert(source, out, name, input_var, output_var, execute, force, template_dir) -> None:
-    """Convert a notebook or script into an inference package with a training script."""
+def convert(sources, out, name, input_var, output_var, execute, force, template_dir, jobs) -> None:
+    """Convert notebooks or scripts into inference packages with a training script.
+
+    SOURCE is a notebook, a script or a folder; a folder brings its notebooks and percent-format scripts (not its plain
+    .py files), skipping hidden folders and environments. With several sources, each package is named from its
+    source's stem, the batch goes on after a failure, and a table of outcomes ends it: exit 0 if all converted, 2 if
+    none did and every failure was unreadable input or bad usage, else 1. Progress goes to stderr: a bar on a
+    terminal, one line per finished source otherwise.
+    """
     from pathlib import Path
 
-    from .convert import convert as run_conversion
     from .options import Options
-    from .scaffold import configured_template_dir
 
     options = Options(
-        source=Path(source),
+        source=Path(sources[0]),
         output=Path(out) if out else None,
         name=name,
         input_var=input_var,
         output_var=output_var,
         execute=execute,
         force=force,
-        template_dir=Path(template_dir) if template_dir else configured_template_dir(Path(source).parent),
+        template_dir=Path(template_dir) if template_dir else None,
     )
-    result = run_conversion(options)
-    manifest = result.manifest
-    click.echo(
-        f"{source} -> {result.output}: input {manifest['inputs'][0]['name']}, output {manifest['outputs'][0]['name']}, "
-        f"{plural(len(manifest['artifacts']), 'artifact')}, {plural(len(manifest['findings']), 'finding')}; "
-        f"report: {result.output / 'CONVERSION.md'}"
-    )
+    if len(sources) == 1 and not options.source.is_dir():
+        convert_one(options, sources[0])
+    else:
+        sys.exit(convert_many(sources, options, jobs))
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+def convert_one(options, source: str) -> None:
+    """One source: the summary line on stdout; a progress bar on a terminal while --execute runs it."""
+    from dataclasses import replace
+
+    from .batch import describe, templates_for
+    from .convert import convert as run_conversion
+
+    options = replace(options, template_dir=options.template_dir or templates_for(options.source))
+    with progress_bar("running") as progress:
+        result = run_conversion(options, progress=progress if options.execute else None)
+    click.echo(f"{source} -> {result.output}: {describe(result.manifest)}; report: {result.output / 'CONVERSION.md'}")
+
+
+def convert_many(sources: tuple[str, ...], template, jobs: int) -> int:
+    """Several sources: progress on stderr, then a table of outcomes on stdout; returns the exit status."""
+    from .batch import convert_all, exit_status, plan, sources_in
+
+    found, empty = sources_in(sources)
+    if not found:  # nothing to convert at all: bad usage, one line as for a single SOURCE
+        raise UsageError(empty[0].reason, path=str(empty[0].source))
+    options = plan(found, template, template.output)
+    with progress_bar("converting") as progress:
+        finished = []
+
+        def done(outcome) -> None:
+            finished.append(outcome)
+            if progress is not None:
+                progress(len(finished), len(options), str(outcome.source))
+            else:
+                result = "converted" if outcome.converted else "failed"
+                click.echo(f"nbextract: [{len(finished)}/{len(options)}] {outcome.source}: {result}", err=True)
+
+        try:
+            outcomes = convert_all(options, jobs, done)
+        except KeyboardInterrupt:
+            click.echo(
+                f"nbextract: interrupted after {len(finished)} of {len(options)} sources; "
+                "the packages already written are complete, nothing is half-written",
+                err=True,
+            )
+            return 130
+    outcomes = [*empty, *outcomes]
+    click.echo(outcome_table(outcomes), nl=False)
+    return exit_status(outcomes)
+
+
+def outcome_table(outcomes) -> str:
+    """SOURCE / RESULT columns, one row per source, and a count line."""
+    rows = [("SOURCE", "RESULT")] + [
+        (str(o.source), f"converted -> {o.output} ({o.summary})" if o.converted else f"failed: {o.reason}")
+        for o in outcomes
+    ]
+    width = max(len(source) for source, _ in rows)
+    converted = sum(o.converted for o in outcomes)
+    lines = [f"{source.ljust(width)}  {result}" for source, result in rows]
+    return "\n".join([*lines, f"{converted} converted, {len(outcomes) - converted} failed"]) + "\n"
+
+
+@contextmanager
+def progress_bar(label: str):
+    """A progress(done, total, item) callback drawing a bar on stderr, or None when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bars = []
+
+    def progress(done: int, total: int, item: str) -> None:
+        if not bars:
+            bars.append(click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True, item_show_func=lambda i: i))
+        bars[0].update(done - bars[0].pos, item)
+
+    try:
+        yield progress
+    finally:
+        if bars:
+            bars[0].render_finish()
 
 
 @cli.command()
