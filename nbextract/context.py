@@ -10,7 +10,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import __version__, dependencies
+from . import __version__, dependencies, knowledge
 from .draw import mermaid
 from .findings import find_all
 from .options import Options
@@ -70,7 +70,18 @@ VARIABLES = {
     "magics": ("list[dict]", "cell, line, magic, action and detail of each magic"),
     "graph_mermaid": ("str", "the statement graph in Mermaid, coloured by stage"),
     "manifest": ("dict", "the content of nbextract.json"),
+    "profile_file": ("str", "file name, in artifacts/, of the input spec and training statistics (checks.py)"),
+    "reference": ("dict | None", "name and origin of the training data training/train.py profiles (X_train for X_test)"),
+    "seeds": ("list[str]", "the seed-setting statements training replays (redacted code)"),
+    "executed": ("bool", "whether --execute ran the source: artifacts, golden tests, spec and benchmark come from that run"),
+    "input_spec": ("dict", "the input spec recorded by --execute: type, shape, columns/dtype, ranges, example (empty without)"),
+    "output_spec": ("dict", "the same description of the output recorded by --execute (empty without)"),
+    "artifact_types": ("dict[str, str]", "variable -> type of each fitted state, recorded by --execute"),
+    "benchmark": ("str", "the benchmark table (markdown) measured by --execute, empty without"),
+    "runtime_python": ("str", "the Python version the source ran under with --execute (else the converting one)"),
 }
+
+PROFILE_FILE = "input_profile.json"
 
 
 def build(plan: Plan, code: Code, options: Options) -> dict:
@@ -141,7 +152,29 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
         magics=magics,
         graph_mermaid=mermaid(plan.graph, stage_map),
         manifest=manifest,
+        reference={"name": plan.reference.name, "origin": plan.reference.origin} if plan.reference else None,
+        seeds=seed_statements(plan),
     )
+
+
+def seed_statements(plan: Plan) -> list[str]:
+    statements = plan.graph.statements
+    return [statements[i].label for i in plan.train if any(knowledge.is_seed(call) for call in statements[i].calls)]
+
+
+def with_run(data: dict, run) -> dict:
+    """The context after --execute: the spec, output description, types and benchmark the run recorded."""
+    manifest = {**data["manifest"], "executed": {"python": run.python, "golden": sorted(p for p in run.files if p.startswith("tests/golden/"))}}
+    return {
+        **data,
+        "executed": True,
+        "input_spec": run.spec,
+        "output_spec": run.output_spec,
+        "artifact_types": run.artifact_types,
+        "benchmark": run.benchmark,
+        "runtime_python": run.python,
+        "manifest": manifest,
+    }
 
 
 def boundary(plan: Plan, bound) -> dict:
@@ -157,6 +190,8 @@ def template_context(*, package: str, stages: dict[str, StageCode], **given) -> 
         "artifacts": [], "secrets": [], "train_uses_secrets": False, "helpers": "", "helper_imports": [],
         "helper_names": [], "helper_globals": [], "train_main": "", "train_imports": [], "train_helper_names": [], "dependencies": [],
         "training_requirements": [], "statements": [], "findings": [], "magics": [], "graph_mermaid": "flowchart TD\n",
+        "reference": None, "seeds": [], "executed": False, "input_spec": {}, "output_spec": {}, "artifact_types": {},
+        "benchmark": "", "runtime_python": "",
     }
     data = {
         **defaults,
@@ -168,6 +203,7 @@ def template_context(*, package: str, stages: dict[str, StageCode], **given) -> 
         "stages": stages,
         "stage_calls": stage_calls(stages),
         "batched_infer": batched(stages["infer"]),
+        "profile_file": PROFILE_FILE,
     }
     missing = set(VARIABLES) - set(data)
     if missing:
@@ -221,6 +257,8 @@ def builtin_settings(plan: Plan, options: Options, prefix: str, out: Path) -> li
         ("batch_size", batch[0], "int", batch[1], "rows per call of infer(); larger is faster per row and uses more memory (1-4096)"),
         ("device", "auto", "str", "generated", "where models run: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps"),
         ("artifacts_dir", "artifacts", "str", "generated", "folder of the fitted state written by training/train.py"),
+        ("drift_threshold", 0.2, "float", "generated", "population stability index above which a feature is logged as drifting from the training data (0 turns the check off)"),
+        ("drift_min_rows", 50, "int", "generated", "batches smaller than this are not checked for drift (too few rows to compare distributions)"),
         ("workdir", workdir, "str", plan.graph.document.path, "folder training runs in: the source's own folder, so its relative data paths still resolve"),
     ]
     taken = {value.key for value in plan.config}

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import context, format, graph, magics, read, render, rewrite, slice, write
+from . import context, execute, format, graph, magics, read, render, rewrite, slice, write
 from .errors import ConversionError
 from .graph import StatementGraph
 from .options import Options
@@ -34,18 +34,29 @@ def convert(options: Options, progress: Progress | None = None) -> Result:
     planned = slice.plan(statements, options)
     code = rewrite.rewrite(planned)
     data = context.build(planned, code, options)
-    files = format.format_files(render.render(data, options.template_dir), data["package"])
-    files["nbextract.json"] = json.dumps(data["manifest"], indent=2, default=str) + "\n"
+    files = project_files(data, options)
     refuse_leaks(files, statements)
+    if options.execute:
+        run = execute.run_source(planned, files, data["package"], out.absolute(), progress)
+        data = context.with_run(data, run)
+        files = {**project_files(data, options), **run.files}
+        refuse_leaks(files, statements)
     return Result(write.write_tree(files, out, options.force), data["manifest"])
 
 
-def refuse_leaks(files: dict[str, str], statements: StatementGraph) -> None:
+def project_files(data: dict, options: Options) -> dict[str, str]:
+    """The rendered, formatted project with its manifest."""
+    files = format.format_files(render.render(data, options.template_dir), data["package"])
+    files["nbextract.json"] = json.dumps(data["manifest"], indent=2, default=str) + "\n"
+    return files
+
+
+def refuse_leaks(files: dict[str, str | bytes], statements: StatementGraph) -> None:
     """The last line of defence: no secret, nor its last 8 characters, may reach any file of the project."""
     for origin, secret in statements.secrets:
         pieces = {secret.value, secret.value[-8:]} if len(secret.value) >= 8 else {secret.value}
         for path, text in files.items():
-            if any(piece in text for piece in pieces):
+            if any(piece in text for piece in (pieces if isinstance(text, str) else {p.encode() for p in pieces})):
                 raise ConversionError(
                     f"a {secret.kind} ({origin}) would reach {path}; move it to the environment variable "
                     f"{secret.env} in the source, or tag its cell nbextract:skip",

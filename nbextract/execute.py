@@ -1,0 +1,260 @@
+"""--execute: run the source once, in a Jupyter kernel, and keep what the run made.
+
+The first rendering of the project is written to a run folder beside OUT (so relative paths resolve as they will in OUT).
+The source's cells run in a kernel started in the source's folder, with one line added after each statement that binds
+something the project needs: the fitted state is saved with the generated package's own `save_artifact`, the input and
+output at the boundary are pickled as golden examples, the input is described (the input spec) and the training-side
+data summarised (drift statistics). Then the generated benchmark runs once. Plain and percent scripts run the same way,
+as `__main__` with `__file__` and `sys.argv` set; cells tagged nbextract:skip and cells that do not parse are not run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .document import Cell, Document, Origin
+from .errors import ConversionError
+from .slice import Plan
+
+GOLDEN = "tests/golden"
+RUN_FILE = "run.json"
+BENCHMARK_TABLE = "benchmarks/results.md"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One line to run right after the statement at `origin`."""
+
+    origin: Origin
+    code: str
+
+
+@dataclass
+class Run:
+    """What the source's run made: files for OUT (artifacts, golden examples, profile) and facts for the README."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    spec: dict = field(default_factory=dict)
+    output_spec: dict = field(default_factory=dict)
+    artifact_types: dict[str, str] = field(default_factory=dict)
+    drift_reference: bool = False
+    benchmark: str = ""
+    python: str = ""
+
+
+def run_source(plan: Plan, files: dict[str, str], package: str, out: Path, progress=None) -> Run:
+    """Run the source with probes against a first rendering of the project; return what the run made."""
+    folder = Path(tempfile.mkdtemp(prefix=f".{out.name}.run.", dir=out.parent))
+    try:
+        write_files(folder, files)
+        (folder / GOLDEN).mkdir(parents=True)
+        notebook = instrumented(plan, prelude(folder, package, plan.graph.document), probes(plan), epilogue(folder))
+        execute(notebook, plan.graph.document, progress)
+        table = benchmark(folder, plan.graph.document.path)
+        run = collected(folder)
+        run.benchmark = table
+        return run
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_files(folder: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+
+PROBE_FAILED = "NbextractProbeError"
+
+
+def prelude(folder: Path, package: str, document: Document) -> str:
+    """Code run before the first cell: import the generated package from the run folder and define the probes,
+    whose failures are told apart from the source's own."""
+    lines = [
+        "import pickle as _nbx_pickle, sys as _nbx_sys",
+        f"_nbx_sys.path.insert(0, {str(folder / 'src')!r})",
+        f"from {package} import checks as _nbx_checks, model as _nbx_model",
+        f"from {package}.config import load_settings as _nbx_load_settings",
+        f"_nbx_settings = _nbx_load_settings({str(folder / 'config.toml')!r})",
+        "_nbx_run = {'spec': {}, 'statistics': {}, 'output_spec': {}, 'artifact_types': {}}",
+        f"class {PROBE_FAILED}(Exception):",
+        "    pass",
+        "def _nbx_probe(what, name, value):",
+        "    try:",
+        "        if what == 'artifact':",
+        "            _nbx_model.save_artifact(_nbx_settings, name, value)",
+        "            _nbx_run['artifact_types'][name] = _nbx_checks.type_name(value)",
+        "        elif what == 'reference':",
+        "            _nbx_run['statistics'] = _nbx_checks.feature_statistics(value)",
+        "        else:",
+        f"            with open({str(folder / GOLDEN)!r} + '/' + what + '.pkl', 'wb') as handle:",
+        "                _nbx_pickle.dump(value, handle)",
+        "            _nbx_run['spec' if what == 'input' else 'output_spec'] = _nbx_checks.describe(value)",
+        "    except Exception as error:",
+        f"        raise {PROBE_FAILED}(f'recording {{what}} {{name}}: {{type(error).__name__}}: {{error}}') from None",
+    ]
+    if document.kind != "ipynb":
+        path = str(Path(document.path).resolve())
+        lines += [f"__file__ = {path!r}", f"_nbx_sys.argv = [{path!r}]"]
+    return "\n".join(lines) + "\n"
+
+
+def probes(plan: Plan) -> list[Probe]:
+    """After the statements that make them: save each fitted state, keep the input and output, profile the data."""
+    wanted = [("artifact", a.variable, a.statement) for a in plan.artifacts]
+    wanted += [("input", plan.input.name, plan.input.statement), ("output", plan.output.name, plan.output.statement)]
+    if plan.reference is not None:
+        wanted.append(("reference", plan.reference.name, plan.reference.statement))
+    statements = plan.graph.statements
+    return [Probe(statements[index].origin, f"_nbx_probe({what!r}, {name!r}, {name})") for what, name, index in wanted]
+
+
+def epilogue(folder: Path) -> str:
+    """Code run after the last cell: write the profile and what the run learnt."""
+    return (
+        "_nbx_checks.write_profile(_nbx_settings, {'spec': _nbx_run['spec'], 'statistics': _nbx_run['statistics']})\n"
+        f"with open({str(folder / RUN_FILE)!r}, 'w') as handle:\n"
+        "    import json as _nbx_json\n"
+        "    _nbx_json.dump({**_nbx_run, 'python': _nbx_sys.version.split()[0]}, handle, default=str)\n"
+    )
+
+
+def instrumented(plan: Plan, first: str, found: list[Probe], last: str):
+    """The notebook to run: the source's runnable cells, each with its probes inserted after the right lines."""
+    import nbformat
+
+    document = plan.graph.document
+    skipped = skipped_cells(plan)
+    by_cell: dict[int, list[tuple[int, Probe]]] = {}
+    for probe in found:
+        cell, line = locate(document, probe.origin)
+        by_cell.setdefault(cell.number, []).append((line, probe))
+    cells = [nbformat.v4.new_code_cell(first)]
+    for cell in document.code_cells:
+        if cell.number in skipped:
+            continue
+        cells.append(nbformat.v4.new_code_cell(with_probes(cell.source, by_cell.get(cell.number, [])), metadata={"nbextract_cell": cell.number}))
+    cells.append(nbformat.v4.new_code_cell(last))
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def skipped_cells(plan: Plan) -> set[int]:
+    """Cells not run: tagged nbextract:skip, or set aside because they do not parse."""
+    tagged = {cell.number for cell in plan.graph.document.code_cells if cell.stage_tag == "skip"}
+    return tagged | {error.cell for error in plan.graph.broken if error.cell is not None}
+
+
+def locate(document: Document, origin: Origin) -> tuple[Cell, int]:
+    """The cell holding a statement and the statement's last line counted within that cell."""
+    if origin.cell is not None:
+        return next(cell for cell in document.code_cells if cell.number == origin.cell), origin.last_line
+    for cell in document.code_cells:
+        if cell.line_offset < origin.first_line <= cell.line_offset + cell.source.count("\n") + 1:
+            return cell, origin.last_line - cell.line_offset
+    raise ConversionError(f"{origin}: statement outside every block", path=document.path)
+
+
+def with_probes(source: str, placed: list[tuple[int, Probe]]) -> str:
+    """`source` with each probe's line after its statement's last line, indented like the statement."""
+    lines = source.split("\n")
+    for line, probe in sorted(placed, key=lambda item: -item[0]):
+        first = lines[probe_first_line(probe, line) - 1]
+        indent = first[: len(first) - len(first.lstrip())]
+        lines.insert(line, indent + probe.code)
+    return "\n".join(lines)
+
+
+def probe_first_line(probe: Probe, last_local: int) -> int:
+    return last_local - (probe.origin.last_line - probe.origin.first_line)
+
+
+def execute(notebook, document: Document, progress: Callable[[int, int, str], None] | None) -> None:
+    """Run `notebook` in a kernel started in the source's folder; a failing cell is one error naming that cell."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    total = len(notebook.cells)
+
+    def started(cell, cell_index, **_):
+        if progress is not None:
+            number = cell.metadata.get("nbextract_cell")
+            progress(cell_index, total, f"cell {number}" if number else ("setup" if cell_index == 0 else "saving"))
+
+    client = NotebookClient(
+        notebook,
+        timeout=None,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(Path(document.path).resolve().parent)}},
+        on_cell_start=started,
+    )
+    try:
+        client.execute(stderr=subprocess.DEVNULL)
+    except CellExecutionError as error:
+        cell = failing_cell(notebook)
+        if error.ename == PROBE_FAILED:
+            raise ConversionError(
+                f"--execute could not {first_line(error.evalue)}; convert without --execute and run training/train.py",
+                path=document.path,
+                cell=cell,
+            ) from None
+        raise ConversionError(
+            f"running the source failed: {error.ename}: {first_line(error.evalue)}; fix the cell, or tag it "
+            "nbextract:skip if the package does not need it",
+            path=document.path,
+            cell=cell,
+        ) from None
+    if progress is not None:
+        progress(total, total, "done")
+
+
+def failing_cell(notebook) -> int | None:
+    """The source's number of the cell whose output holds the error."""
+    for cell in notebook.cells:
+        if any(output.get("output_type") == "error" for output in cell.get("outputs", [])):
+            return cell.metadata.get("nbextract_cell")
+    return None
+
+
+def first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def collected(folder: Path) -> Run:
+    """Files and facts the probes left in the run folder."""
+    facts = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
+    kept = [path for path in sorted((folder / "artifacts").rglob("*")) if path.is_file()]
+    kept += sorted((folder / GOLDEN).glob("*.pkl"))
+    kept += [folder / BENCHMARK_TABLE] if (folder / BENCHMARK_TABLE).exists() else []
+    return Run(
+        files={path.relative_to(folder).as_posix(): path.read_bytes() for path in kept},
+        spec=facts["spec"],
+        output_spec=facts["output_spec"],
+        artifact_types=facts["artifact_types"],
+        drift_reference=bool(facts["statistics"]),
+        python=facts["python"],
+    )
+
+
+def benchmark(folder: Path, source: str) -> str:
+    """The benchmark table of the generated project, measured once on the golden input."""
+    result = subprocess.run(
+        [sys.executable, "benchmarks/bench.py", "--repeats", "20"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ConversionError(
+            f"the generated benchmark failed after the run: {first_line(result.stderr.splitlines()[-1] if result.stderr else '')}",
+            path=source,
+        )
+    return (folder / BENCHMARK_TABLE).read_text(encoding="utf-8")
