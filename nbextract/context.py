@@ -13,7 +13,7 @@ from pathlib import Path
 from . import __version__, dependencies, knowledge
 from .draw import mermaid
 from .findings import find_all
-from .options import Options
+from .options import Options, dependency_overrides
 from .rewrite import Code, StageCode
 from .slice import Plan
 
@@ -112,9 +112,10 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
     secrets = secret_entries(plan)
     magics = [asdict(decision) for decision in plan.graph.magics]
     source = {"path": document.path, "name": Path(document.path).name, "kind": document.kind, "sha256": document.sha256}
+    declared = dependencies.Declared.of(installs(plan), dependency_overrides(Path(document.path).parent))
     inference_imports = [line for stage in code.stages.values() for line in stage.imports] + code.helper_imports
-    runtime = dependencies.pinned(inference_imports, extra=("joblib",))
-    training = [req for req in dependencies.pinned(code.train_imports) if req not in runtime]
+    runtime = dependencies.pinned([*inference_imports, *fitted_state_imports(plan)], ("joblib",), declared)
+    training = [req for req in dependencies.pinned(code.train_imports, (), declared) if req not in runtime]
     manifest = {
         "nbextract_version": __version__,
         "package": package,
@@ -157,6 +158,26 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
     )
 
 
+def installs(plan: Plan) -> list[str]:
+    """The requirements the source's `!pip install` lines name."""
+    return [word for decision in plan.graph.magics if decision.action == "dependency" for word in decision.detail.split()]
+
+
+def fitted_state_imports(plan: Plan) -> list[str]:
+    """Import statements read where the fitted state is bound: loading the artifacts needs their libraries."""
+    statements = plan.graph.statements
+    variables = {artifact.variable for artifact in plan.artifacts}
+    return sorted(
+        {
+            statements[binder].code
+            for index in plan.train
+            if statements[index].defines & variables
+            for binder in statements[index].sources.values()
+            if statements[binder].kind == "import"
+        }
+    )
+
+
 def seed_statements(plan: Plan) -> list[str]:
     statements = plan.graph.statements
     return [statements[i].label for i in plan.train if any(knowledge.is_seed(call) for call in statements[i].calls)]
@@ -164,6 +185,8 @@ def seed_statements(plan: Plan) -> list[str]:
 
 def with_run(data: dict, run) -> dict:
     """The context after --execute: the spec, output description, types and benchmark the run recorded."""
+    libraries = tuple(kind.split(".")[0] for kind in run.artifact_types.values() if "." in kind)
+    runtime = sorted(set(data["dependencies"]) | set(dependencies.pinned([], libraries)), key=str.lower)
     manifest = {**data["manifest"], "executed": {"python": run.python, "golden": sorted(p for p in run.files if p.startswith("tests/golden/"))}}
     return {
         **data,
@@ -173,6 +196,8 @@ def with_run(data: dict, run) -> dict:
         "artifact_types": run.artifact_types,
         "benchmark": run.benchmark,
         "runtime_python": run.python,
+        "dependencies": runtime,
+        "training_requirements": [req for req in data["training_requirements"] if req not in runtime],
         "manifest": manifest,
     }
 

@@ -9,6 +9,11 @@ from pathlib import Path
 
 from .errors import UsageError
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11
+    import tomli as tomllib
+
 
 @dataclass(frozen=True)
 class Options:
@@ -41,3 +46,21 @@ def identifier(text: str) -> str:
     if name[0].isdigit():
         name = f"nb_{name}"
     return f"{name}_" if keyword.iskeyword(name) else name
+
+
+def tool_settings(start: Path) -> tuple[Path | None, dict]:
+    """The nearest pyproject.toml above `start` and its `[tool.nbextract]` table (empty when none or unreadable)."""
+    for folder in [start.resolve(), *start.resolve().parents]:
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+                return None, {}
+            return folder, data.get("tool", {}).get("nbextract", {})
+    return None, {}
+
+
+def dependency_overrides(start: Path) -> dict[str, str]:
+    """`[tool.nbextract.dependencies]`: import name -> requirement, e.g. cv2 = "opencv-python-headless==4.10.0.84"."""
+    return {str(k): str(v) for k, v in tool_settings(start)[1].get("dependencies", {}).items()}

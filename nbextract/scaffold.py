@@ -8,12 +8,8 @@ from pathlib import Path
 
 from . import __version__, context, dependencies, format, render, write
 from .errors import UsageError
+from .options import tool_settings
 from .rewrite import Param, StageCode, function_code
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python < 3.11
-    import tomli as tomllib
 
 
 def templates_doc() -> str:
@@ -51,16 +47,10 @@ def export(directory: Path, force: bool = False) -> Path:
 
 def configured_template_dir(start: Path) -> Path | None:
     """`[tool.nbextract] template-dir` of the nearest pyproject.toml above `start`, resolved against that file."""
-    for folder in [start.resolve(), *start.resolve().parents]:
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-                return None
-            value = data.get("tool", {}).get("nbextract", {}).get("template-dir")
-            return (folder / value).resolve() if value else None
-    return None
+    folder, settings = tool_settings(start)
+    value = settings.get("template-dir")
+    return (folder / value).resolve() if value and folder is not None else None
+
 
 
 def empty_stage(stage: str, param: str, body_doc: str) -> StageCode:

@@ -1,0 +1,58 @@
+"""Requirements of the generated project: imports mapped to distributions and pinned, `!pip install` specifiers and
+`[tool.nbextract.dependencies]` honoured, plotting never an inference dependency."""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+
+import pytest
+
+from nbextract.convert import convert
+from nbextract.dependencies import Declared, pinned
+from nbextract.options import Options
+
+JOBLIB = f"joblib=={metadata.version('joblib')}"
+SKLEARN = f"scikit-learn=={metadata.version('scikit-learn')}"
+
+CASES = [
+    # import lines, declared installs, overrides, expected
+    (["import joblib"], [], {}, [JOBLIB]),
+    (["from sklearn.linear_model import LogisticRegression"], [], {}, [SKLEARN]),
+    (["import os", "import json", "from pathlib import Path"], [], {}, []),
+    (["import matplotlib.pyplot as plt", "import seaborn as sns"], [], {}, []),
+    (["import joblib"], ["joblib>=1.0,<9"], {}, ["joblib>=1.0,<9"]),
+    (["import joblib"], ["joblib"], {}, [JOBLIB]),
+    (["import sklearn"], ["scikit_learn==1.0.0"], {}, ["scikit_learn==1.0.0"]),
+    (["import cv2"], [], {"cv2": "opencv-python-headless==4.10.0.84"}, ["opencv-python-headless==4.10.0.84"]),
+    (["import joblib"], ["joblib==1.0"], {"joblib": "joblib~=1.3"}, ["joblib~=1.3"]),
+    (["import not_installed_anywhere"], [], {}, ["not_installed_anywhere"]),
+    (["import not_installed_anywhere"], ["not-installed-anywhere"], {}, ["not-installed-anywhere"]),
+    (["import sklearn"], ["git+https://example.com/x.git", "--upgrade"], {}, [SKLEARN]),
+]
+
+
+@pytest.mark.parametrize("imports, installs, overrides, expected", CASES)
+def test_requirements(imports, installs, overrides, expected):
+    assert pinned(imports, (), Declared.of(installs, overrides)) == expected
+
+
+def test_pip_install_and_pyproject_override_reach_the_generated_project(make_notebook, tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.nbextract.dependencies]\nnumpy = "numpy>=1.20"\n')
+    source = make_notebook(
+        [
+            "!pip install 'scikit-learn>=1.0' seaborn==0.13.2",
+            "import numpy as np\nfrom sklearn.linear_model import LogisticRegression\nimport seaborn as sns",
+            "X = np.arange(20.0).reshape(10, 2)\ny = np.array([0, 1] * 5)",
+            "clf = LogisticRegression().fit(X, y)",
+            "sns.histplot(X[:, 0])",
+            "X_new = np.array([[1.0, 2.0]])\nscaled = np.log1p(X_new)\npred = clf.predict(scaled)",
+        ]
+    )
+    convert(Options(source=source, output=tmp_path / "pkg", input_var="X_new"))
+    pyproject = (tmp_path / "pkg" / "pyproject.toml").read_text()
+    assert '"scikit-learn>=1.0"' in pyproject, "the source's own specifier is kept"
+    assert '"numpy>=1.20"' in pyproject, "[tool.nbextract.dependencies] overrides the installed pin"
+    assert "seaborn" not in pyproject and "matplotlib" not in pyproject
+    manifest = json.loads((tmp_path / "pkg" / "nbextract.json").read_text())
+    assert manifest["artifacts"][0]["variable"] == "clf"
