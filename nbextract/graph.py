@@ -3,7 +3,9 @@
 A node per top-level statement (a def, class, loop or with block is one node). Facts come from libcst's ScopeProvider
 (with its qualified names for calls); an ordered pass then links each read to the latest earlier statement that binds
 the name.
-Method calls not known to be pure, and assignments to `obj.attr` / `obj[k]`, count as rebinding `obj`.
+Method calls not known to be pure, and assignments to `obj.attr` / `obj[k]`, count as rebinding `obj`, and whatever
+shares state with `obj`: an optimizer built from `model.parameters()` (and a scheduler built from the optimizer) changes
+`model` when it steps, and `loss.backward()` changes what `loss` was computed from (the model's grads).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import bisect
 from dataclasses import dataclass, field
 
 import libcst as cst
+import libcst.matchers as m
 import networkx as nx
 from libcst.metadata import (
     BuiltinAssignment,
@@ -26,7 +29,10 @@ from .document import Cell, Document, Origin
 from .errors import ReadError
 from .knowledge import (
     FOLDER_CALLS,
+    GRADIENT_METHODS,
     INPLACE_KEYWORD,
+    OPTIMIZER_PREFIXES,
+    PARAMETER_METHODS,
     PURE_METHODS,
     SAVE_CALLS,
     SAVE_METHODS,
@@ -59,6 +65,7 @@ class Statement:
     paths: set[str] = field(default_factory=set)
     secrets: list[Secret] = field(default_factory=list)
     devices: set[str] = field(default_factory=set)
+    bases: set[str] = field(default_factory=set)
     literal: object = field(default=NO_LITERAL, repr=False)
 
     @property
@@ -360,6 +367,8 @@ class FactsCollector(cst.CSTVisitor):
         self.facts: dict[int, Facts] = {statement.index: Facts() for statement in statements}
         self.function_depth = 0
         self.bodies: set[int] = set()
+        self.sharing: dict[tuple[int, str], list[cst.Name]] = {}
+        self.derived: dict[tuple[int, str], list[cst.Name]] = {}
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if id(node) in self.by_id:
@@ -391,8 +400,51 @@ class FactsCollector(cst.CSTVisitor):
             method = node.func.attr.value
             if receiver is not None and not self.function_depth:
                 self.current.methods.append((receiver.value, method))
-            if receiver is not None and mutates(method, node):
-                self.mutated(receiver)
+            changed = root_name(node.func.value, through_new_objects=False)
+            if changed is not None and mutates(method, node):
+                self.mutated(changed)
+            if changed is not None and method in GRADIENT_METHODS:
+                for name in self.derived.get(self.binding_key(changed), []):
+                    self.mutated(name, shared=True)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if self.current is not None and node is self.current.node:
+            self.current.bases = {name for base in node.bases for name in self.qualified_names(base.value)}
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        """Remember what the bound names share state with (optimizers) and are computed from (for backward)."""
+        if self.current is None:
+            return
+        sharing, derived = self.shared_with(node.value), computed_from(node.value)
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                key = self.binding_key(target.target)
+                self.sharing[key] = sharing
+                self.derived[key] = derived
+
+    def shared_with(self, value: cst.BaseExpression) -> list[cst.Name]:
+        """`model` in `Adam(model.parameters())`; `opt` in `torch.optim.lr_scheduler.StepLR(opt)`."""
+        shared = []
+        for call in m.findall(value, m.Call()):
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value in PARAMETER_METHODS:
+                shared.append(root_name(call.func.value))
+            elif any(name.startswith(OPTIMIZER_PREFIXES) for name in self.qualified_names(call.func)):
+                shared.extend(arg.value for arg in call.args if isinstance(arg.value, cst.Name))
+        return [name for name in shared if name is not None]
+
+    def binding_key(self, name: cst.Name) -> tuple[int, str]:
+        """The scope that binds `name` as seen from this use (the global scope for a global read in a function)."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is not None and name.value in scope:
+            assignments = [a for a in scope[name.value] if not isinstance(a, BuiltinAssignment)]
+            if assignments:
+                scope = assignments[0].scope
+        return id(scope), name.value
+
+    def qualified_names(self, node: cst.BaseExpression) -> set[str]:
+        scope = self.get_metadata(ScopeProvider, node, None)
+        names = scope.get_qualified_names_for(node) if scope is not None else set()
+        return {qualified.name.removeprefix("builtins.") for qualified in names}
 
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
         value = node.evaluated_value
@@ -414,9 +466,7 @@ class FactsCollector(cst.CSTVisitor):
         root = root_name(node.func)
         if root is not None and root.value in self.variables and root.value not in self.imported:
             return {root.value} if isinstance(node.func, cst.Name) else set()
-        scope = self.get_metadata(ScopeProvider, node.func, None)
-        names = scope.get_qualified_names_for(node.func) if scope is not None else set()
-        return {qualified.name.removeprefix("builtins.") for qualified in names}
+        return self.qualified_names(node.func)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self.assigned_target(node.target)
@@ -454,19 +504,28 @@ class FactsCollector(cst.CSTVisitor):
                 if receiver is not None:
                     self.mutated(receiver)
 
-    def mutated(self, name: cst.Name) -> None:
-        """`name` is changed in place; a module (`np.random.seed`) or a local of a function is not tracked."""
-        if self.current is None:
+    def mutated(self, name: cst.Name, shared: bool = False, seen: frozenset[tuple[int, str]] = frozenset()) -> None:
+        """`name` is changed in place, and so is what shares state with it; a module (`np.random.seed`), a function
+        or class of the source, or a local of a function is not tracked. A change made through something that
+        shares state (`opt.step()` changing `model`) also reads the changed object's earlier state."""
+        key = self.binding_key(name)
+        if self.current is None or key in seen:
             return
+        for other in self.sharing.get(key, []):
+            self.mutated(other, shared=True, seen=seen | {key})
         scope = self.get_metadata(ScopeProvider, name, None)
-        if isinstance(scope, GlobalScope):
-            if name.value not in self.imported:
-                self.current.defines.add(name.value)
-            return
         if scope is None or name.value not in scope:
             assignments = []
         else:
             assignments = [a for a in scope[name.value] if not isinstance(a, BuiltinAssignment)]
+        if assignments and all(isinstance(a.node, (cst.FunctionDef, cst.ClassDef)) for a in assignments):
+            return
+        if isinstance(scope, GlobalScope):
+            if name.value not in self.imported:
+                self.current.defines.add(name.value)
+                if shared:
+                    self.current.reads.add(name.value)
+            return
         if any(isinstance(assignment, ImportAssignment) for assignment in assignments):
             return
         if any(isinstance(assignment.node, cst.Param) for assignment in assignments):
@@ -476,8 +535,12 @@ class FactsCollector(cst.CSTVisitor):
             return
         if self.function_depth:
             self.facts[self.current.index].deferred_writes.add(name.value)
+            if shared:
+                self.facts[self.current.index].deferred_reads.add(name.value)
         else:
             self.current.defines.add(name.value)
+            if shared:
+                self.current.reads.add(name.value)
 
 
 def elements(target: cst.BaseExpression) -> list[cst.BaseExpression]:
@@ -486,17 +549,30 @@ def elements(target: cst.BaseExpression) -> list[cst.BaseExpression]:
     return [target]
 
 
-def root_name(node: cst.BaseExpression) -> cst.Name | None:
-    """The variable at the root of `a.b[c].d(...)`."""
+def root_name(node: cst.BaseExpression, through_new_objects: bool = True) -> cst.Name | None:
+    """The variable at the root of `a.b[c].d(...)`; without `through_new_objects`, nothing when the chain starts with
+    a new object made by calling a name (a method on `MLP(4).to(device)` changes the new MLP, not the class)."""
     while True:
         if isinstance(node, cst.Name):
             return node
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and not through_new_objects:
+            return None
         if isinstance(node, (cst.Attribute, cst.Subscript)):
             node = node.value
         elif isinstance(node, cst.Call):
             node = node.func
         else:
             return None
+
+
+def computed_from(value: cst.BaseExpression) -> list[cst.Name]:
+    """The variables called or passed to calls in `value`: what a tensor computed by it may carry gradients to."""
+    names = []
+    for call in m.findall(value, m.Call()):
+        if isinstance(call.func, cst.Name):
+            names.append(call.func)
+        names.extend(arg.value for arg in call.args if isinstance(arg.value, cst.Name))
+    return names
 
 
 def mutates(method: str, call: cst.Call) -> bool:

@@ -17,6 +17,9 @@ PURE_METHODS = frozenset(
     pivot_table melt stack unstack explode sample nlargest nsmallest idxmax idxmin any all where mask isin between
     str dt cat loc iloc at iat numpy cpu detach item squeeze unsqueeze view float double long int argwhere nonzero
     dot matmul transpose T eval_ __len__ __getitem__ encode decode readlines read
+    parameters named_parameters buffers named_buffers state_dict children modules named_modules forward
+    toarray todense size dim numel clone contiguous permute softmax log_softmax sigmoid exp log
+    bool half type_as eq ne gt lt ge le topk
     """.split()
 )
 
@@ -34,8 +37,29 @@ SEED_CALLS = frozenset(
         "sklearn.utils.check_random_state",
         "set_seed",
         "transformers.set_seed",
+        "torch.use_deterministic_algorithms",
     }
 )
+
+# PyTorch: which objects share state with a model, so that changing one changes the model.
+PARAMETER_METHODS = frozenset({"parameters", "named_parameters"})  # `Adam(model.parameters())` holds model's weights
+OPTIMIZER_PREFIXES = ("torch.optim.",)  # optimizers and schedulers hold what they are built from (`StepLR(opt)`)
+GRADIENT_METHODS = frozenset({"backward"})  # `loss.backward()` writes the grads of what `loss` was computed from
+NO_GRAD_CALLS = frozenset({"torch.no_grad", "torch.inference_mode"})
+
+# How fitted state is saved: a model class of the source whose base is one of these saves its state_dict.
+MODULE_BASES = frozenset(
+    {
+        "torch.nn.Module",
+        "torch.nn.modules.module.Module",
+        "lightning.LightningModule",
+        "lightning.pytorch.LightningModule",
+        "pytorch_lightning.LightningModule",
+    }
+)
+TORCH_PREFIX = "torch."  # state made by torch (tensors, torch.nn containers, torch.load) is saved with torch.save
+PRETRAINED_SUFFIX = ".from_pretrained"  # saved with save_pretrained into a folder, loaded with from_pretrained
+PIPELINE_CALLS = frozenset({"transformers.pipeline"})
 
 PREDICT_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function", "fit_predict")
 TRANSFORM_METHODS = ("transform",)

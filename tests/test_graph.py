@@ -280,6 +280,95 @@ EDGE_CASES = [
         },
         id="blocks-bind-what-their-bodies-bind",
     ),
+    # PyTorch: objects that share state with a model change it when they are changed.
+    pytest.param(
+        ["model = Net()", "opt = Adam(model.parameters(), lr=0.1)", "opt.step()", "p = model(X)"],
+        {
+            ("model = Net()", "opt = Adam(model.parameters(), lr=0.1)", "model"),  # parameters() is pure
+            ("opt = Adam(model.parameters(), lr=0.1)", "opt.step()", "opt"),
+            ("model = Net()", "opt.step()", "model"),  # the step reads the weights it updates
+            ("opt.step()", "p = model(X)", "model"),
+        },
+        id="optimizer-step-changes-the-model-it-was-built-from",
+    ),
+    pytest.param(
+        [
+            "import torch",
+            "model = Net()",
+            "opt = torch.optim.SGD(model.parameters(), lr=0.1)",
+            "sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1)",
+            "sched.step()",
+            "p = model(X)",
+        ],
+        {
+            ("import torch", "opt = torch.optim.SGD(model.parameters(), lr=0.1)", "torch"),
+            ("import torch", "sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1)", "torch"),
+            ("model = Net()", "opt = torch.optim.SGD(model.parameters(), lr=0.1)", "model"),
+            ("opt = torch.optim.SGD(model.parameters(), lr=0.1)", "sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1)", "opt"),
+            ("sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1)", "sched.step()", "sched"),
+            ("opt = torch.optim.SGD(model.parameters(), lr=0.1)", "sched.step()", "opt"),
+            ("model = Net()", "sched.step()", "model"),
+            ("sched.step()", "p = model(X)", "model"),
+        },
+        id="scheduler-step-changes-optimizer-and-model",
+    ),
+    pytest.param(
+        ["model = Net()", "loss = criterion(model(X), y)", "loss.backward()", "w = model.weight"],
+        {
+            ("model = Net()", "loss = criterion(model(X), y)", "model"),
+            ("loss = criterion(model(X), y)", "loss.backward()", "loss"),
+            ("model = Net()", "loss.backward()", "model"),
+            ("loss.backward()", "w = model.weight", "model"),  # the grads live in the model
+        },
+        id="backward-changes-what-the-loss-was-computed-from",
+    ),
+    pytest.param(
+        [
+            "import torch",
+            "model = Net()",
+            "opt = torch.optim.Adam(model.parameters())",
+            "for epoch in range(3):\n    opt.zero_grad()\n    loss = model(X).sum()\n    loss.backward()\n    opt.step()",
+            "model.eval()",
+            "p = model(X_test)",
+        ],
+        {
+            ("import torch", "opt = torch.optim.Adam(model.parameters())", "torch"),
+            ("model = Net()", "opt = torch.optim.Adam(model.parameters())", "model"),
+            ("opt = torch.optim.Adam(model.parameters())", "for epoch in range(3):", "opt"),
+            ("model = Net()", "for epoch in range(3):", "model"),
+            ("for epoch in range(3):", "model.eval()", "model"),  # the loop trained the model
+            ("model.eval()", "p = model(X_test)", "model"),
+        },
+        id="training-loop-rebinds-the-model",
+    ),
+    pytest.param(
+        ["model = Net()", "def fit(m):\n    opt = Adam(m.parameters())\n    opt.step()", "fit(model)", "p = model"],
+        {
+            ("model = Net()", "fit(model)", "model"),
+            ("def fit(m):", "fit(model)", "fit"),
+            ("fit(model)", "p = model", "model"),
+        },
+        id="optimizer-inside-a-function-changes-the-argument",
+    ),
+    pytest.param(
+        ["device = 'cpu'", "model = Net()", "model.to(device)", "p = model(X)"],
+        {
+            ("device = 'cpu'", "model.to(device)", "device"),
+            ("model = Net()", "model.to(device)", "model"),
+            ("model.to(device)", "p = model(X)", "model"),
+        },
+        id="module-to-device-changes-the-module",
+    ),
+    pytest.param(
+        ["x = zeros(3)", "x.add_(1)", "y = x"],
+        {("x = zeros(3)", "x.add_(1)", "x"), ("x.add_(1)", "y = x", "x")},
+        id="in-place-tensor-op-rebinds",
+    ),
+    pytest.param(
+        ["class Net:\n    pass", "model = Net().to('cpu')", "other = Net()"],
+        {("class Net:", "model = Net().to('cpu')", "Net"), ("class Net:", "other = Net()", "Net")},
+        id="method-on-a-new-object-does-not-change-its-class",
+    ),
 ]
 
 
@@ -309,6 +398,20 @@ def test_defines(graph_of, cells, first, defines, not_defined):
     found = statement(graph_of(*cells), first)
     assert found.defines == defines
     assert not (found.defines & not_defined)
+
+
+@pytest.mark.parametrize(
+    ("cells", "bases"),
+    [
+        pytest.param(["import torch.nn as nn\nclass Net(nn.Module):\n    pass"], {"torch.nn.Module"}, id="alias-import"),
+        pytest.param(["from torch import nn\nclass Net(nn.Module):\n    pass"], {"torch.nn.Module"}, id="from-import"),
+        pytest.param(["class Base:\n    pass\nclass Net(Base):\n    pass"], {"Base"}, id="source-class"),
+        pytest.param(["class Net:\n    pass"], set(), id="no-base"),
+    ],
+)
+def test_class_bases_are_qualified(graph_of, cells, bases):
+    (net,) = [s for s in graph_of(*cells).statements if first_line(s).startswith("class Net")]
+    assert net.bases == bases
 
 
 def test_sources_agree_with_edges(graph_of):
