@@ -51,6 +51,7 @@ class Run:
 
 def run_source(plan: Plan, files: dict[str, str], package: str, out: Path, progress=None) -> Run:
     """Run the source with probes against a first rendering of the project; return what the run made."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f".{out.name}.run.", dir=out.parent))
     try:
         write_files(folder, files)

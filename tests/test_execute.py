@@ -1,0 +1,237 @@
+"""--execute: the source runs once; the project gets the run's fitted state, golden examples, an input spec used for
+validation, drift statistics and a benchmark table in its README.
+
+The oracle is tests/capture_source.py, which runs each sample on its own (never importing nbextract): the golden output
+nbextract recorded must equal what that independent run computed, and the package must predict it with no training.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nbextract.convert import convert
+from nbextract.errors import ConversionError
+from nbextract.options import Options
+from sample_cases import SAMPLE_CASES
+from test_end_to_end import PREDICT, assert_equivalent, check_no_secret_anywhere, run
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+EXECUTED = [
+    "breast_cancer_zscore_threshold.ipynb",  # numpy array in, three pieces of fitted state
+    "churn_column_transformer.ipynb",  # DataFrame with named columns in
+    "text_tfidf_sentiment.ipynb",  # a Series of texts in, helpers reading fitted state
+    "iris_training_script.py",  # a plain script whose flow lives in main()
+    "fruit_label_encoder_percent.py",  # a percent script
+]
+CASES = {case["file"]: case for case in SAMPLE_CASES}
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """Each sample captured by the oracle, then converted with --execute from a pristine copy (done once per module)."""
+    folder = tmp_path_factory.mktemp("execute")
+    for copy in ("run", "samples"):
+        shutil.copytree(ROOT / "sample_notebooks", folder / copy, ignore=shutil.ignore_patterns("models", "artifacts"))
+    done = {}
+
+    def get(file: str):
+        if file not in done:
+            case = CASES[file]
+            captured = folder / f"{Path(file).stem}.pickle"
+            oracle = [sys.executable, str(ROOT / "tests" / "capture_source.py"), str(folder / "run" / file), str(captured)]
+            run([*oracle, case["input"], case["output"]], folder / "run")
+            out = folder / "out" / Path(file).stem
+            run([str(BIN / "nbextract"), "convert", str(folder / "samples" / file), "-o", str(out), "--execute"], folder)
+            with open(captured, "rb") as handle:
+                done[file] = (out, pickle.load(handle), case)
+        return done[file]
+
+    return get
+
+
+def golden(out: Path, name: str):
+    with open(out / "tests" / "golden" / f"{name}.pkl", "rb") as handle:
+        return pickle.load(handle)
+
+
+def package_env(out: Path) -> dict:
+    return {**os.environ, "PYTHONPATH": str(out / "src")}
+
+
+@pytest.mark.parametrize("file", EXECUTED)
+def test_the_run_gives_artifacts_and_golden_examples_equal_to_the_source(file, executed, tmp_path):
+    out, values, case = executed(file)
+    name = out.name
+    assert_equivalent(golden(out, "input"), values[case["input"]], False)
+    assert_equivalent(golden(out, "output"), values[case["output"]], case["float_output"])
+    manifest = json.loads((out / "nbextract.json").read_text())
+    for artifact in manifest["artifacts"]:
+        assert (out / artifact["path"]).is_file(), "fitted state comes from the run, without training"
+    (tmp_path / "input.pickle").write_bytes(pickle.dumps(values[case["input"]]))
+    run([sys.executable, "-c", PREDICT, name, "input.pickle", "result.pickle"], tmp_path, package_env(out))
+    assert_equivalent(pickle.loads((tmp_path / "result.pickle").read_bytes()), values[case["output"]], case["float_output"])
+    check_no_secret_anywhere(out, case["secrets"])
+
+
+@pytest.mark.parametrize("file", EXECUTED)
+def test_the_generated_tests_include_golden_tests_and_pass(file, executed):
+    out, _, _ = executed(file)
+    result = run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"], out, package_env(out))
+    assert "test_golden.py" in {path.name for path in (out / "tests").iterdir()}
+    assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("file", EXECUTED)
+def test_the_readme_names_input_spec_output_batch_size_benchmark_and_env_vars(file, executed):
+    out, values, case = executed(file)
+    readme = (out / "README.md").read_text()
+    spec = json.loads((out / "artifacts" / "input_profile.json").read_text())["spec"]
+    assert "Input specification, recorded from that value when the source ran" in readme
+    assert f"`{spec['type']}`" in readme
+    for column in spec.get("columns", []):
+        assert f"`{column['name']}`" in readme
+    assert f"`{case['output']}`" in readme and "Recorded output:" in readme
+    assert "Recommended batch size:" in readme
+    assert "| batch | p50 ms | p95 ms | rows/s | peak KiB | drift check ms |" in readme
+    assert readme.count("\n| 1 |") == 1 and "\n| 32 |" in readme, "batch sizes 1, 32 and the configured one"
+    for secret in json.loads((out / "nbextract.json").read_text())["secrets"]:
+        assert f"`{secret['env']}`" in readme
+    assert (out / "benchmarks" / "results.md").read_text() in readme
+
+
+BAD_INPUTS = {
+    "breast_cancer_zscore_threshold.ipynb": [
+        ("X[:, :5]", "expects rows of shape (30,); got (5,)"),
+        ("X.astype(str)", "expects input of dtype float64"),
+        ("X.tolist()", "expects a numpy.ndarray of shape (n, 30)"),
+    ],
+    "churn_column_transformer.ipynb": [
+        ("X.drop(columns=[X.columns[0]])", "lacks column(s)"),
+        ("X.assign(**{X.columns[0]: 'text'}) if X.dtypes.iloc[0].kind in 'if' else X.assign(**{X.columns[0]: 1.5})", "expects column"),
+        ("X.to_numpy()", "expects a pandas.DataFrame with columns"),
+    ],
+}
+CHECK = """
+import pickle, sys
+from importlib import import_module
+package = import_module(sys.argv[1])
+X = pickle.load(open(sys.argv[2], "rb"))
+try:
+    package.Predictor.from_config().predict(eval(sys.argv[3]))
+except ValueError as error:
+    print(error)
+"""
+
+
+@pytest.mark.parametrize(
+    "file, expression, message", [(f, e, m) for f, cases in BAD_INPUTS.items() for e, m in cases], ids=repr
+)
+def test_predict_rejects_input_unlike_the_spec_with_one_clear_error(file, expression, message, executed):
+    out, _, _ = executed(file)
+    golden_input = out / "tests" / "golden" / "input.pkl"
+    result = run([sys.executable, "-c", CHECK, out.name, str(golden_input), expression], out, package_env(out))
+    assert message in result.stdout and result.stdout.count("\n") == 1, result.stdout
+
+
+DRIFT = """
+import logging, pickle, sys
+from importlib import import_module
+logging.basicConfig(stream=sys.stdout, level=logging.WARNING, format="%(levelname)s %(message)s")
+package = import_module(sys.argv[1])
+X = pickle.load(open(sys.argv[2], "rb"))
+predictor = package.Predictor.from_config()
+predictor.predict(X)
+print("--- shifted")
+predictor.predict(X * 3 + 100)
+"""
+
+
+def test_drift_is_logged_for_shifted_input_and_not_for_the_recorded_input(executed):
+    out, _, _ = executed("breast_cancer_zscore_threshold.ipynb")
+    golden_input = out / "tests" / "golden" / "input.pkl"
+    result = run([sys.executable, "-c", DRIFT, out.name, str(golden_input)], out, package_env(out))
+    before, after = result.stdout.split("--- shifted")
+    assert "WARNING" not in before
+    assert "WARNING input drift against the training data: column" in after
+    assert "and 25 more" in after, "the warning names the five worst features"
+
+
+def test_the_predict_command_reads_and_writes_csv_json_and_npy(executed, tmp_path):
+    import numpy as np
+
+    out, values, case = executed("breast_cancer_zscore_threshold.ipynb")
+    np.save(tmp_path / "in.npy", values[case["input"]])
+    outputs = {}
+    for suffix in ("json", "csv", "npy"):
+        target = tmp_path / f"out.{suffix}"
+        run([sys.executable, "-m", out.name, "predict", str(tmp_path / "in.npy"), "--output", str(target)], tmp_path, package_env(out))
+        outputs[suffix] = target
+    expected = values[case["output"]].tolist()
+    assert json.loads(outputs["json"].read_text()) == expected
+    assert outputs["csv"].read_text().splitlines() == ["prediction", *map(str, expected)]
+    assert np.load(outputs["npy"]).tolist() == expected
+
+
+def notebook(path: Path, cells: list[tuple[str, list[str]]]) -> Path:
+    document = nbformat.v4.new_notebook()
+    for source, tags in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        if tags:
+            cell.metadata["tags"] = tags
+        document.cells.append(cell)
+    nbformat.write(document, path)
+    return path
+
+
+TINY = [
+    ("import numpy as np\nfrom sklearn.linear_model import LogisticRegression", []),
+    ("X = np.arange(40.0).reshape(20, 2)\ny = np.array([0, 1] * 10)", []),
+    ("clf = LogisticRegression().fit(X, y)", []),
+    ("X_new = X[:5] + 0.5\npred = clf.predict(X_new)", []),
+]
+
+
+def test_a_failing_cell_is_one_error_naming_that_cell_and_nothing_is_written(tmp_path):
+    source = notebook(tmp_path / "nb.ipynb", [*TINY[:2], ("raise RuntimeError('data server down')", []), *TINY[2:]])
+    with pytest.raises(ConversionError) as caught:
+        convert(Options(source=source, output=tmp_path / "pkg", input_var="X_new", execute=True))
+    assert str(caught.value).startswith(f"{source}, cell 3: running the source failed: RuntimeError: data server down")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["nb.ipynb"], "no package, no run folder left"
+
+
+def test_cells_tagged_skip_are_not_run_and_progress_is_reported_per_cell(tmp_path):
+    source = notebook(tmp_path / "nb.ipynb", [*TINY[:2], ("raise SystemExit('never run me')", ["nbextract:skip"]), *TINY[2:]])
+    seen = []
+    convert(Options(source=source, output=tmp_path / "pkg", input_var="X_new", execute=True), progress=lambda *a: seen.append(a))
+    assert [label for _, _, label in seen] == ["setup", "cell 1", "cell 2", "cell 4", "cell 5", "saving", "done"]
+    assert [done for done, _, _ in seen] == list(range(len(seen)))
+    assert (tmp_path / "pkg" / "artifacts" / "clf.joblib").is_file()
+
+
+def test_a_script_runs_as_main_with_its_own_file_and_argv(tmp_path):
+    script = tmp_path / "train_model.py"
+    script.write_text(
+        "import sys\nfrom pathlib import Path\nimport numpy as np\nfrom sklearn.linear_model import LogisticRegression\n\n"
+        "HERE = Path(__file__).resolve().parent\n\n\ndef main():\n    assert sys.argv == [str(HERE / 'train_model.py')]\n"
+        "    X = np.arange(40.0).reshape(20, 2)\n    y = np.array([0, 1] * 10)\n    clf = LogisticRegression().fit(X, y)\n"
+        "    X_new = X[:5] + 0.5\n    pred = clf.predict(X_new)\n    print(pred)\n\n\nif __name__ == '__main__':\n    main()\n"
+    )
+    convert(Options(source=script, output=tmp_path / "pkg", input_var="X_new", execute=True))
+    assert (tmp_path / "pkg" / "artifacts" / "clf.joblib").is_file()
+    oracle = [sys.executable, str(ROOT / "tests" / "capture_source.py"), str(script), str(tmp_path / "seen.pickle")]
+    run([*oracle, "X_new", "pred"], tmp_path)
+    seen = pickle.loads((tmp_path / "seen.pickle").read_bytes())
+    assert_equivalent(golden(tmp_path / "pkg", "input"), seen["X_new"], True)
+    assert_equivalent(golden(tmp_path / "pkg", "output"), seen["pred"], False)
