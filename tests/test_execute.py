@@ -86,11 +86,14 @@ def test_the_run_gives_artifacts_and_golden_examples_equal_to_the_source(file, e
 
 
 @pytest.mark.parametrize("file", EXECUTED)
-def test_the_generated_tests_include_golden_tests_and_pass(file, executed):
+def test_the_generated_project_passes_its_tests_golden_included_and_the_linters(file, executed):
     out, _, _ = executed(file)
     result = run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"], out, package_env(out))
     assert "test_golden.py" in {path.name for path in (out / "tests").iterdir()}
     assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout
+    run([str(BIN / "black"), "--check", "--quiet", "."], out)
+    run([str(BIN / "isort"), "--check-only", "--profile", "black", "--quiet", "."], out)
+    run([str(BIN / "pylint"), "-E", "--disable=import-error", "src", "training", "tests", "benchmarks"], out, package_env(out))
 
 
 @pytest.mark.parametrize("file", EXECUTED)
