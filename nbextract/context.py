@@ -55,7 +55,7 @@ VARIABLES = {
     "train_uses_secrets": ("bool", "whether training/train.py reads a secret from the environment"),
     "input": ("dict", "name, origin and code (secrets redacted) of the statement binding the raw input"),
     "output": ("dict", "name, origin and code (secrets redacted) of the statement binding the final output"),
-    "artifacts": ("list[dict]", "fitted state: variable, path, format, origin"),
+    "artifacts": ("list[dict]", "fitted state: variable, path, format (joblib, torch, state_dict, pretrained), module, origin"),
     "helpers": ("str", "code of functions, classes and constants the package needs (empty: no helpers.py)"),
     "helper_imports": ("list[str]", "import lines of helpers.py"),
     "helper_names": ("list[str]", "names helpers.py defines"),
@@ -94,10 +94,7 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
         *lifted_settings(code, Path(document.path).resolve().parent, out, prefix),
         *builtin_settings(plan, options, prefix, out),
     ]
-    artifacts = [
-        {"variable": a.variable, "path": f"artifacts/{a.variable}.joblib", "format": "joblib", "origin": a.origin}
-        for a in plan.artifacts
-    ]
+    artifacts = [{**a.describe(), "origin": a.origin} for a in plan.artifacts]
     statements = [
         {
             "origin": str(plan.graph.statements[index].origin),

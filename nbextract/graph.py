@@ -33,6 +33,7 @@ from .knowledge import (
     INPLACE_KEYWORD,
     OPTIMIZER_PREFIXES,
     PARAMETER_METHODS,
+    PLOT_METHODS,
     PURE_METHODS,
     SAVE_CALLS,
     SAVE_METHODS,
@@ -66,6 +67,7 @@ class Statement:
     secrets: list[Secret] = field(default_factory=list)
     devices: set[str] = field(default_factory=set)
     bases: set[str] = field(default_factory=set)
+    made_by: dict[str, str] = field(default_factory=dict)
     literal: object = field(default=NO_LITERAL, repr=False)
 
     @property
@@ -416,11 +418,15 @@ class FactsCollector(cst.CSTVisitor):
         if self.current is None:
             return
         sharing, derived = self.shared_with(node.value), computed_from(node.value)
+        maker = maker_call(node.value)
+        made_by = sorted(self.call_names(maker)) if maker is not None else []
         for target in node.targets:
             if isinstance(target.target, cst.Name):
                 key = self.binding_key(target.target)
                 self.sharing[key] = sharing
                 self.derived[key] = derived
+                if made_by and not self.function_depth:
+                    self.current.made_by[target.target.value] = made_by[0]
 
     def shared_with(self, value: cst.BaseExpression) -> list[cst.Name]:
         """`model` in `Adam(model.parameters())`; `opt` in `torch.optim.lr_scheduler.StepLR(opt)`."""
@@ -565,6 +571,16 @@ def root_name(node: cst.BaseExpression, through_new_objects: bool = True) -> cst
             return None
 
 
+def maker_call(value: cst.BaseExpression) -> cst.Call | None:
+    """The call that makes a value, through the methods chained on its result: `MLP(4)` in `MLP(4).to(device)`,
+    `torch.load(p)` in `torch.load(p).eval()`."""
+    if not isinstance(value, cst.Call):
+        return None
+    while isinstance(value.func, cst.Attribute) and isinstance(value.func.value, cst.Call):
+        value = value.func.value
+    return value
+
+
 def computed_from(value: cst.BaseExpression) -> list[cst.Name]:
     """The variables called or passed to calls in `value`: what a tensor computed by it may carry gradients to."""
     names = []
@@ -579,7 +595,7 @@ def mutates(method: str, call: cst.Call) -> bool:
     inplace = any(
         arg.keyword is not None and arg.keyword.value == INPLACE_KEYWORD and not is_false(arg.value) for arg in call.args
     )
-    return inplace or method not in PURE_METHODS
+    return inplace or (method not in PURE_METHODS and method not in PLOT_METHODS)
 
 
 def is_false(node: cst.BaseExpression) -> bool:

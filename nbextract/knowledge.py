@@ -59,7 +59,13 @@ MODULE_BASES = frozenset(
 )
 TORCH_PREFIX = "torch."  # state made by torch (tensors, torch.nn containers, torch.load) is saved with torch.save
 PRETRAINED_SUFFIX = ".from_pretrained"  # saved with save_pretrained into a folder, loaded with from_pretrained
+PRETRAINED_PREFIXES = ("transformers.",)
 PIPELINE_CALLS = frozenset({"transformers.pipeline"})
+
+
+def is_pretrained(maker: str) -> bool:
+    """A Hugging Face object: `AutoModel.from_pretrained(...)` or `pipeline(...)`, saved with save_pretrained."""
+    return maker in PIPELINE_CALLS or (maker.startswith(PRETRAINED_PREFIXES) and maker.endswith(PRETRAINED_SUFFIX))
 
 PREDICT_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function", "fit_predict")
 TRANSFORM_METHODS = ("transform",)
@@ -148,10 +154,18 @@ HUB_CALL_SUFFIXES = (
 )
 
 
+def names_device(text: str) -> bool:
+    """`cpu`, `cuda`, `cuda:0`, `mps`: a torch device name."""
+    name, _, index = text.partition(":")
+    return name in DEVICE_STRING and (not index or index.isdigit())
+
+
 def is_device(text: str) -> bool:
     """`cuda`, `cuda:0`, `mps`: a device pinned in code (plain `cpu` is not a finding, but is still a device)."""
-    name, _, index = text.partition(":")
-    return name in DEVICE_STRING and name != "cpu" and (not index or index.isdigit())
+    return names_device(text) and not text.startswith("cpu")
+
+
+DEVICE_CALLS = frozenset({"torch.device"})
 
 
 def is_hub_download(name: str) -> bool:

@@ -13,7 +13,7 @@ import libcst as cst
 from .graph import Statement
 from .knowledge import is_device
 from .lift import Lifted, Lifter
-from .slice import PREDICTION_NAME, Plan
+from .slice import PREDICTION_NAME, Artifact, Plan, binds_device, is_no_grad_block
 
 RESERVED_KEYS = {"batch_size", "device", "artifacts_dir", "workdir"}
 STAGE_FUNCTIONS = {"preprocess": "preprocess", "infer": "infer", "postprocess": "postprocess"}
@@ -103,6 +103,8 @@ def stage_code(plan: Plan, stage: str, later: list[int], helper_set: set[int]) -
                 params.setdefault(name, Param(name, "artifact", name))
             elif name in config and config[name].statement == binder:
                 params.setdefault(name, Param(name, "config", config[name].key))
+            elif plan.devices.get(name) == binder:
+                params.setdefault(name, Param(name, "device", "device"))
             elif binder == plan.input.statement and name == plan.input.name:
                 params.setdefault(name, Param(name, "input", name))
             else:
@@ -115,8 +117,12 @@ def stage_code(plan: Plan, stage: str, later: list[int], helper_set: set[int]) -
     rest = sorted((p for p in params.values() if p.source not in ("input", "stage")), key=lambda p: (p.source, p.name))
     ordered = data + rest
     body = [provenance(as_assignment(plan, statements[index]), statements[index], "device") for index in indices]
-    if any(pins_device(statements[index]) for index in indices):
+    if any(pins_device(statements[index]) for index in indices) and "device" not in params:
         ordered.append(Param("device", "device", "device"))
+    imports = imports_for(plan, indices, None) + (["from .config import secret"] if uses_secrets(plan, indices) else [])
+    if needs_no_grad(plan, stage, ordered):
+        body = [without_grad(body)]
+        imports += [] if "import torch" in imports else ["import torch"]
     function = function_code(STAGE_FUNCTIONS[stage], [p.name for p in ordered], body, returns, STAGE_DOCS[stage])
     used_helpers = sorted({name for index in indices for name, binder in statements[index].sources.items() if binder in helper_set})
     return StageCode(
@@ -125,10 +131,27 @@ def stage_code(plan: Plan, stage: str, later: list[int], helper_set: set[int]) -
         ordered,
         returns,
         function,
-        imports_for(plan, indices, None) + (["from .config import secret"] if uses_secrets(plan, indices) else []),
+        imports,
         used_helpers,
         [str(statements[index].origin) for index in indices],
     )
+
+
+TORCH_FORMATS = frozenset({"torch", "state_dict", "pretrained"})
+
+
+def needs_no_grad(plan: Plan, stage: str, params: list[Param]) -> bool:
+    """An inference stage applying a torch model, unless the source already runs it under no_grad/inference_mode."""
+    formats = {artifact.variable: artifact.format for artifact in plan.artifacts}
+    applies_torch = any(formats[param.name] in TORCH_FORMATS for param in params if param.source == "artifact")
+    statements = [plan.graph.statements[index] for index in plan.stages[stage]]
+    return stage == "infer" and applies_torch and not all(is_no_grad_block(statement) for statement in statements)
+
+
+def without_grad(body: list[cst.BaseStatement]) -> cst.With:
+    """The statements of a torch model's inference, run under `torch.inference_mode()` (no autograd bookkeeping)."""
+    item = cst.WithItem(cst.parse_expression("torch.inference_mode()"))
+    return cst.With(items=[item], body=cst.IndentedBlock(body=body))
 
 
 STAGE_DOCS = {
@@ -308,6 +331,24 @@ def alias_name(alias: cst.ImportAlias) -> str:
     return cst.Module(body=[]).code_for_node(alias.name).split(".")[0]
 
 
+RUN_TIME_DEVICE = "resolve_device(project_settings.device)"
+
+
+class RecordArguments(cst.CSTTransformer):
+    """`MLP(a, b)` becomes `build_module("model", MLP, a, b)`: the same module, with its constructor arguments
+    remembered so that save_artifact records them beside the state_dict (the package rebuilds the module from them)."""
+
+    def __init__(self, artifact: Artifact) -> None:
+        super().__init__()
+        self.artifact = artifact
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if not (isinstance(original_node.func, cst.Name) and original_node.func.value == self.artifact.module):
+            return updated_node
+        recorded = [cst.Arg(cst.SimpleString(repr(self.artifact.variable))), cst.Arg(updated_node.func)]
+        return updated_node.with_changes(func=cst.Name("build_module"), args=[*recorded, *updated_node.args])
+
+
 TRAIN_PROLOGUE = (
     "project_settings = load_settings()\n",
     "os.chdir(project_settings.workdir)\n",
@@ -322,8 +363,14 @@ def train_code(plan: Plan, indices: list[int], lifter: Lifter) -> str:
     for artifact in plan.artifacts:
         saves.setdefault(artifact.statement, []).append(artifact.variable)
     nodes: list[cst.BaseStatement] = [cst.parse_statement(line) for line in TRAIN_PROLOGUE]
+    rebuilt = {artifact.construction: artifact for artifact in plan.artifacts if artifact.format == "state_dict"}
     for index in indices:
-        emitted = provenance(statements[index].node, statements[index], "resolve_device(project_settings.device)")
+        node = statements[index].node
+        if binds_device(statements[index]):
+            node = node.with_changes(body=[node.body[0].with_changes(value=cst.parse_expression(RUN_TIME_DEVICE))])
+        if index in rebuilt:
+            node = node.visit(RecordArguments(rebuilt[index]))
+        emitted = provenance(node, statements[index], RUN_TIME_DEVICE)
         nodes.append(lifter.lift(emitted, statements[index]))
         for variable in saves.get(index, []):
             nodes.append(cst.parse_statement(f"save_artifact(project_settings, {variable!r}, {variable})\n"))

@@ -9,7 +9,7 @@ followed through its post-processing), the raw input (walking back through data 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 import libcst.matchers as m
@@ -31,11 +31,30 @@ class Boundary:
     origin: str
 
 
+ARTIFACT_SUFFIXES = {"joblib": ".joblib", "torch": ".pt", "state_dict": ".pt", "pretrained": ""}
+
+
 @dataclass(frozen=True)
 class Artifact:
+    """Fitted state and how it is saved: joblib; torch (torch.save of the object, tensors and whole models);
+    state_dict (a model class of the source, rebuilt from `module` with the constructor arguments that training
+    records at `construction`); pretrained (a Hugging Face folder written by save_pretrained, loaded by `module`)."""
+
     variable: str
     statement: int
     origin: str
+    format: str = "joblib"
+    module: str | None = None
+    construction: int | None = None
+
+    @property
+    def path(self) -> str:
+        return f"artifacts/{self.variable}{ARTIFACT_SUFFIXES[self.format]}"
+
+    def describe(self) -> dict:
+        """variable, path, format, and the class (or loader) a state_dict or pretrained folder is loaded with."""
+        entry = {"variable": self.variable, "path": self.path, "format": self.format}
+        return {**entry, "module": self.module} if self.module else entry
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,7 @@ class Plan:
     batch_size: ConfigValue | None = None
     fates: dict[int, Fate] = field(default_factory=dict)
     reference: Boundary | None = None
+    devices: dict[str, int] = field(default_factory=dict)
 
     @property
     def inference(self) -> list[int]:
@@ -102,11 +122,13 @@ def plan_statements(graph: StatementGraph, options: Options) -> Plan:
     inference = inference_slice(graph, source, prediction, post)
     stages = split_stages(statements, inference, prediction, post)
     outside = external_reads(graph, inference, source)
-    artifacts, config, helpers = list(outside.artifacts.values()), list(outside.config.values()), sorted(outside.helpers)
+    artifacts = [saved_form(graph, artifact) for artifact in outside.artifacts.values()]
+    config, helpers = list(outside.config.values()), sorted(outside.helpers)
     train = training_slice(graph, artifacts, helpers, inference)
     result = Plan(
         graph, source, output, prediction, stages, train, artifacts, config, helpers, sorted(outside.helper_globals), batch_size(graph)
     )
+    result.devices = outside.devices
     result.fates = fates(result)
     result.reference = find_reference(graph, source, train)
     return result
@@ -129,6 +151,76 @@ def is_evaluation(statement: Statement) -> bool:
     return any(knowledge.is_metric(call) or knowledge.is_plot(call) or call in knowledge.DISPLAY_CALLS for call in statement.calls)
 
 
+def is_no_grad_block(statement: Statement) -> bool:
+    """`with torch.no_grad():` / `with torch.inference_mode():`, the way torch code predicts."""
+    return isinstance(statement.node, cst.With) and bool(statement.calls & knowledge.NO_GRAD_CALLS)
+
+
+def construction(graph: StatementGraph, name: str, index: int) -> int | None:
+    """The statement that made the object `name` holds at `index`, following the statements that changed it in
+    place (`model.eval()`, a training loop) back to the call that made it (`model = MLP(4).to(device)`)."""
+    seen = set()
+    current: int | None = index
+    while current is not None and current not in seen:
+        seen.add(current)
+        statement = graph.statements[current]
+        if name in statement.made_by:
+            return current
+        current = statement.sources.get(name)
+    return None
+
+
+def module_class(graph: StatementGraph, index: int, name: str) -> str | None:
+    """`name` when the statement at `index` reads it as a class of the source derived from torch's nn.Module."""
+    binder = graph.statements[index].sources.get(name)
+    seen: set[int] = set()
+    pending = [binder] if binder is not None else []
+    while pending:
+        current = pending.pop()
+        statement = graph.statements[current]
+        if current in seen or statement.kind != "class":
+            continue
+        seen.add(current)
+        if statement.bases & knowledge.MODULE_BASES:
+            return name
+        pending.extend(source for base, source in statement.sources.items() if base in statement.bases)
+    return None
+
+
+def saved_form(graph: StatementGraph, artifact: Artifact) -> Artifact:
+    """How an artifact is saved, from the call that made it and from what it is computed with."""
+    made = construction(graph, artifact.variable, artifact.statement)
+    maker = graph.statements[made].made_by[artifact.variable] if made is not None else ""
+    module = module_class(graph, made, maker) if made is not None else None
+    if module is not None:
+        return replace(artifact, format="state_dict", module=module, construction=made)
+    if knowledge.is_pretrained(maker):
+        return replace(artifact, format="pretrained", module=maker.removesuffix(knowledge.PRETRAINED_SUFFIX), construction=made)
+    if made_with_torch(graph, artifact.statement):
+        return replace(artifact, format="torch")
+    return artifact
+
+
+def made_with_torch(graph: StatementGraph, index: int) -> bool:
+    """Whether torch computes the value (a tensor, a torch.nn container, a loaded torch object)."""
+    chain = nx.ancestors(graph.graph, index) | {index}
+    return any(call.startswith(knowledge.TORCH_PREFIX) for member in chain for call in graph.statements[member].calls)
+
+
+def calls_model(graph: StatementGraph, statement: Statement) -> bool:
+    """Whether the statement calls a model object: a torch module, a torch-loaded model or a Hugging Face one."""
+    for name, binder in statement.sources.items():
+        if name not in statement.calls:
+            continue
+        made = construction(graph, name, binder)
+        if made is None:
+            continue
+        maker = graph.statements[made].made_by[name]
+        if module_class(graph, made, maker) or knowledge.is_pretrained(maker) or maker.startswith(knowledge.TORCH_PREFIX):
+            return True
+    return False
+
+
 def find_prediction(graph: StatementGraph, options: Options) -> int:
     statements = graph.statements
     if options.output_var:
@@ -140,14 +232,19 @@ def find_prediction(graph: StatementGraph, options: Options) -> int:
     tagged = [statement.index for statement in statements if statement.tag == "infer"]
     if tagged:
         return tagged[-1]
-    for rank in (knowledge.PREDICT_METHODS, knowledge.TRANSFORM_METHODS):
+    ranks = (
+        lambda statement: predict_call(statement) in knowledge.PREDICT_METHODS,
+        lambda statement: calls_model(graph, statement) and not fits(statement),
+        lambda statement: predict_call(statement) in knowledge.TRANSFORM_METHODS,
+    )
+    for rank in ranks:
         found = [
             statement.index
             for statement in statements
-            if predict_call(statement) in rank
-            and statement.kind in ("assign", "expr")
+            if (statement.kind in ("assign", "expr") or is_no_grad_block(statement))
             and statement.tag != "train"
             and not is_evaluation(statement)
+            and rank(statement)
         ]
         if found:
             return found[-1]
@@ -159,6 +256,10 @@ def find_prediction(graph: StatementGraph, options: Options) -> int:
 def bound_name(statement: Statement) -> str:
     """The variable an assignment binds (its plain target), or PREDICTION_NAME for a bare expression."""
     node = statement.node
+    if isinstance(node, cst.With):
+        names = [target.target for assign in m.findall(node.body, m.Assign()) for target in assign.targets]
+        plain = [name.value for name in names if isinstance(name, cst.Name)]
+        return plain[-1] if plain else PREDICTION_NAME
     small = node.body[0] if isinstance(node, cst.SimpleStatementLine) else None
     if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
         return small.targets[0].target.value
@@ -181,7 +282,7 @@ def find_output(graph: StatementGraph, prediction: int, options: Options) -> tup
             continue
         if ground_truth & {(name, source) for name, source in statement.sources.items()}:
             continue
-        if any(method in knowledge.REDUCING_METHODS for _, method in statement.methods):
+        if any(method in knowledge.REDUCING_METHODS for _, method in variable_methods(graph, statement)):
             continue
         if statement.calls & knowledge.REDUCING_CALLS:
             continue
@@ -215,13 +316,22 @@ def split_sibling(statement: Statement, name: str) -> str | None:
     targets = m.findall(statement.node, m.AssignTarget(target=m.Tuple() | m.List()))
     names = [element.value.value for element in targets[0].target.elements if m.matches(element.value, m.Name())] if targets else []
     position = names.index(name) if name in names else -1
-    return names[position - 1] if position % 2 == 1 else None
+    return names[position - 1] if position > 0 and position % 2 == 1 else None
 
 
 def fit_data(statement: Statement) -> list[str]:
     """The names passed first to the fit-like calls of a statement (`X_train` in `clf.fit(X_train, y_train)`)."""
     calls = m.findall(statement.node, m.Call(func=m.Attribute(attr=m.OneOf(*(m.Name(f) for f in knowledge.FIT_METHODS)))))
     return [call.args[0].value.value for call in calls if call.args and call.args[0].keyword is None and m.matches(call.args[0].value, m.Name())]
+
+
+def variable_methods(graph: StatementGraph, statement: Statement) -> list[tuple[str, str]]:
+    """The (receiver, method) calls on variables: `y.max()`, not the module function `torch.max(y, dim=1)`."""
+    return [
+        (receiver, method)
+        for receiver, method in statement.methods
+        if receiver not in statement.sources or graph.statements[statement.sources[receiver]].kind != "import"
+    ]
 
 
 def split_siblings(graph: StatementGraph, prediction: int) -> set[tuple[str, int]]:
@@ -247,6 +357,7 @@ def data_reads(graph: StatementGraph, statement: Statement, literals: bool = Fal
     literals only when asked (a literal list can be the data; a threshold is not), and not what only the body of a
     called function reads (that is the function's state, such as a fitted vocabulary)."""
     models = {receiver for receiver, method in statement.methods if method in (*knowledge.PREDICT_METHODS, *knowledge.TRANSFORM_METHODS)}
+    models |= set(statement.sources) & statement.calls  # `model(X)`: a called variable is a model, not data
     return [
         (name, binder)
         for name, binder in sorted(statement.sources.items())
@@ -293,7 +404,7 @@ def walk_to_sources(graph: StatementGraph, prediction: int) -> list[tuple[int, s
     pending = upstream_data(graph, graph.statements[prediction])
     while pending:
         name, binder = pending.pop(0)
-        if (name, binder) in seen:
+        if (name, binder) in seen or is_statistic(graph.statements[binder]):
             continue
         seen.add((name, binder))
         upstream = upstream_data(graph, graph.statements[binder])
@@ -302,6 +413,20 @@ def walk_to_sources(graph: StatementGraph, prediction: int) -> list[tuple[int, s
         else:
             pending.extend(upstream)
     return candidates
+
+
+def is_statistic(statement: Statement) -> bool:
+    """`mu = X_train.mean(axis=0)`, `mean, std = X.mean(), X.std()`: statistics of the training data are fitted
+    state, not the path of the data to the model."""
+    node = statement.node
+    if statement.kind != "assign" or not isinstance(node.body[0], cst.Assign):
+        return False
+    value = node.body[0].value
+    values = [element.value for element in value.elements] if isinstance(value, cst.Tuple) else [value]
+    return all(
+        m.matches(item, m.Call(func=m.Attribute(attr=m.OneOf(*(m.Name(r) for r in knowledge.REDUCING_METHODS)))))
+        for item in values
+    )
 
 
 def inference_slice(graph: StatementGraph, source: Boundary, prediction: int, post: list[int]) -> list[int]:
@@ -358,11 +483,15 @@ class OutsideReads:
     config: dict[str, ConfigValue] = field(default_factory=dict)
     helpers: set[int] = field(default_factory=set)
     helper_globals: set[str] = field(default_factory=set)
+    devices: dict[str, int] = field(default_factory=dict)
 
     def take(self, name: str, binder: int, in_helper: bool = False) -> None:
-        """Sort one read: import, helper code (with what it reads), config value or fitted state."""
+        """Sort one read: import, device, helper code (with what it reads), config value or fitted state."""
         statement = self.graph.statements[binder]
         if statement.kind == "import" or binder in self.helpers:
+            return
+        if binds_device(statement) and not in_helper:
+            self.devices[name] = binder
             return
         if statement.kind in ("def", "class"):
             self.helpers.add(binder)
@@ -380,6 +509,26 @@ class OutsideReads:
             self.artifacts[name] = Artifact(name, binder, str(statement.origin))
             if in_helper:
                 self.helper_globals.add(name)
+
+
+def binds_device(statement: Statement) -> bool:
+    """`device = "cuda:0"`, `device = torch.device("cuda" if torch.cuda.is_available() else "cpu")`: the package
+    resolves the device at run time from config instead."""
+    node = statement.node
+    if statement.kind != "assign" or len(statement.defines) != 1 or not isinstance(node.body[0], cst.Assign):
+        return False
+    return is_device_expression(node.body[0].value, statement)
+
+
+def is_device_expression(node: cst.BaseExpression, statement: Statement) -> bool:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return isinstance(value, str) and knowledge.names_device(value)
+    if isinstance(node, cst.IfExp):
+        return is_device_expression(node.body, statement) and is_device_expression(node.orelse, statement)
+    return isinstance(node, cst.Call) and bool(statement.calls & knowledge.DEVICE_CALLS) and all(
+        is_device_expression(arg.value, statement) for arg in node.args[:1]
+    )
 
 
 def external_reads(graph: StatementGraph, inference: list[int], source: Boundary) -> OutsideReads:
@@ -454,6 +603,8 @@ def fates(result: Plan) -> dict[int, Fate]:
         decided[value.statement] = Fate("config", f"value {value.variable} read by the inference path")
     if result.batch_size is not None:
         decided.setdefault(result.batch_size.statement, Fate("config", "the default batch_size of infer()"))
+    for name, index in result.devices.items():
+        decided[index] = Fate("config", f"the device ({name}): resolved at run time from config (auto: cuda, then mps, then cpu)")
     for index in result.helpers:
         decided[index] = Fate("helper", f"defines {', '.join(sorted(statements[index].defines))}, used by inference")
     used_imports = imports_read(result)

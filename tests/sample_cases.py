@@ -11,4 +11,9 @@ SAMPLE_CASES = [
     {"file": "iris_training_script.py", "input": "X_test", "output": "y_pred", "kind": "script", "float_output": False, "secrets": ["https://hooks.slack.com/services/T0FAKE1234/B0FAKE5678/FAKETukaQRdOfWYj6ncBzVun"]},
     {"file": "fruit_label_encoder_percent.py", "input": "X_test", "output": "labels", "kind": "percent", "float_output": False, "secrets": ["AIzaSyFAKEWJM2OtlHJ0ZJoWJBMYgS4D-vWNaj9"]},
     {"file": "digits_random_forest_gallery.py", "input": "X_test", "output": "y_pred", "kind": "sphinx", "float_output": False, "secrets": ["ZmFrZS1henVyZS1zdG9yYWdlLWFjY291bnQta2V5LWZvci1uYmV4dHJhY3QtdGVzdHMtypjb9V/N9FCQvbFpVury"]},
+    # PyTorch: `rtol` is the tolerance for floats (torch kernels may sum in another order for another batch size)
+    {"file": "wine_torch_mlp.ipynb", "input": "X_test", "output": "y_pred", "kind": "ipynb", "float_output": False, "rtol": 1e-5, "secrets": ["3f9a1c7e5b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a"]},
+    {"file": "digits_cnn.ipynb", "input": "X_test", "output": "y_pred", "kind": "ipynb", "float_output": False, "rtol": 1e-5, "secrets": ["hf_FAKEqLmT4vXz8NwR2pKs6YbJ0cGdHe3uAiQo"]},
+    {"file": "reviews_bow_torch.ipynb", "input": "X_test", "output": "predicted", "kind": "ipynb", "float_output": False, "rtol": 1e-5, "secrets": ["sk-proj-FAKEa8Kd02LmXq7RtY5vWz3NcB6hJp9sUe1Go4Fi"]},
+    {"file": "breast_cancer_torch_save.ipynb", "input": "X_test", "output": "flagged", "kind": "ipynb", "float_output": False, "rtol": 1e-5, "secrets": ["fakeQ9v2Lr8sT4wX1yZ7bN3mK6pJ0hG5dF8aS2eC"]},
 ]
