@@ -45,7 +45,7 @@ class ConvertForm extends Widget implements Dialog.IBodyWidget<IConvertRequest> 
       this.outputFor(name)
     );
     this.forceInput = this.addCheckbox(
-      'Replace the output folder if it exists',
+      'Replace the output folder if it exists (force)',
       'force'
     );
     this.nameInput.addEventListener('input', () => {

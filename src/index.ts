@@ -140,7 +140,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
             type: 'success',
             autoClose: 5000
           });
-          await openReport(docManager, reply.report);
+          await Promise.all([
+            openReport(docManager, reply.report),
+            browser?.model.refresh()
+          ]);
         } catch (error) {
           Notification.dismiss(note);
           await showErrorMessage(

@@ -84,7 +84,12 @@ REFUSALS = [
     ("output through a symlinked folder", {"path": NOTEBOOK, "output": "elsewhere/pkg"}, 403, "outside"),
     ("no such notebook", {"path": "missing.ipynb"}, 404, "missing.ipynb: no such notebook"),
     ("output exists", {"path": NOTEBOOK, "output": "taken"}, 409, "taken: output folder exists"),
-    ("output is a file", {"path": NOTEBOOK, "output": "a_file", "force": True}, 409, "a_file: output exists"),
+    (
+        "output is a file",
+        {"path": NOTEBOOK, "output": "a_file", "force": True},
+        409,
+        "a_file: exists and is not a folder",
+    ),
     ("unreadable notebook", {"path": "broken.ipynb"}, 422, "broken.ipynb"),
 ]
 

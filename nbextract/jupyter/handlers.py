@@ -22,7 +22,6 @@ from jupyter_server.base.handlers import APIHandler
 
 from ..errors import NbextractError, UsageError
 from ..options import Options
-from ..write import check_target
 
 FIELDS = {"path": (str,), "name": (str, type(None)), "output": (str, type(None)), "force": (bool,)}
 
@@ -71,8 +70,10 @@ class ConvertHandler(APIHandler):
         try:
             result = await asyncio.get_running_loop().run_in_executor(WORKER, run_conversion, target)
         except NbextractError as error:
-            status = 409 if isinstance(error, UsageError) and conflict(target) else error_status(error)
-            return self.reply(status, str(relative_error(error, root)))
+            clash = conflict(target.out, target.force, root) if isinstance(error, UsageError) else None
+            return (
+                self.reply(409, clash) if clash else self.reply(error_status(error), str(relative_error(error, root)))
+            )
         except Exception as error:  # a bug of ours: one line for the user, the traceback in the log on request
             self.log.error(
                 "nbextract: internal error (%s) converting %s",
@@ -134,12 +135,10 @@ def resolve_target(request: ConvertRequest, root: Path) -> Target:
     out = inside_root(root, request.output, "output") if request.output is not None else source.parent / package
     if out == source or out in source.parents:
         raise Refused(400, f"{relative(out, root)}: the output folder would hold the notebook; choose a new folder")
-    target = Target(source, out, request.name, request.force)
-    try:
-        check_target(out, request.force)
-    except UsageError as error:
-        raise Refused(409, str(relative_error(error, root))) from None
-    return target
+    clash = conflict(out, request.force, root)
+    if clash:
+        raise Refused(409, clash)
+    return Target(source, out, request.name, request.force)
 
 
 def inside_root(root: Path, path: str, field: str) -> Path:
@@ -168,13 +167,13 @@ def run_conversion(target: Target):
     return convert(options)
 
 
-def conflict(target: Target) -> bool:
-    """True when writing the output must be refused as it stands (it appeared while converting, or is a file)."""
-    try:
-        check_target(target.out, target.force)
-    except UsageError:
-        return True
-    return False
+def conflict(out: Path, force: bool, root: Path) -> str | None:
+    """Why `out` must not be written as it stands (409), in the dialog's words; None when it may be."""
+    if out.exists() and not out.is_dir():
+        return f"{relative(out, root)}: exists and is not a folder; choose another output folder"
+    if out.exists() and not force:
+        return f"{relative(out, root)}: output folder exists; choose another, or replace it (force)"
+    return None
 
 
 def error_status(error: NbextractError) -> int:
