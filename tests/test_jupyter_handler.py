@@ -1,4 +1,8 @@
-"""The Jupyter server extension: POST /nbextract/convert on a real jupyter_server (pytest-jupyter's jp_fetch)."""
+"""The Jupyter server extension: POST /nbextract/convert on a real jupyter_server (pytest-jupyter's jp_fetch).
+
+pytest-jupyter's fixtures are imported into this module rather than registered as a plugin: the plugin would give every
+test of the suite its autouse event loop. Its server runs on `jp_asyncio_loop`, so the tests drive that loop.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("jupyter_server")
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+from pytest_jupyter.jupyter_server import *  # noqa: E402,F403 (jp_fetch and the fixtures it needs, for this module)
 
 from nbextract.jupyter import handlers  # noqa: E402
 
@@ -23,6 +26,12 @@ SECRET = "S3cr3tPassw0rd!"  # planted in that sample; it must never reach a repl
 @pytest.fixture
 def jp_server_config():
     return {"ServerApp": {"jpserver_extensions": {"nbextract": True}}}
+
+
+@pytest.fixture
+def run(jp_asyncio_loop):
+    """run(coroutine) -> its result, on the loop the test server runs on."""
+    return jp_asyncio_loop.run_until_complete
 
 
 @pytest.fixture
@@ -95,31 +104,31 @@ REFUSALS = [
 
 
 @pytest.mark.parametrize("what, body, status, words", REFUSALS, ids=[case[0] for case in REFUSALS])
-async def test_refused_requests_answer_one_line_and_write_nothing(jp_fetch, root, what, body, status, words):
+def test_refused_requests_answer_one_line_and_write_nothing(jp_fetch, run, root, what, body, status, words):
     before = tree(root.parent)
-    code, reply = await post(jp_fetch, body)
+    code, reply = run(post(jp_fetch, body))
     assert (code, words in reply["message"]) == (status, True), reply
     assert_one_line_error(reply)
     assert tree(root.parent) == before
     assert (root / "taken" / "keep.txt").read_text(encoding="utf-8") == "mine"
 
 
-async def test_absolute_path_outside_the_root_is_forbidden(jp_fetch, root):
-    code, reply = await post(jp_fetch, {"path": str(root.parent / "outside" / NOTEBOOK)})
+def test_absolute_path_outside_the_root_is_forbidden(jp_fetch, run, root):
+    code, reply = run(post(jp_fetch, {"path": str(root.parent / "outside" / NOTEBOOK)}))
     assert code == 403
     assert_one_line_error(reply)
 
 
-async def test_unauthenticated_request_is_forbidden_and_converts_nothing(jp_fetch, root):
+def test_unauthenticated_request_is_forbidden_and_converts_nothing(jp_fetch, run, root):
     before = tree(root)
-    code, reply = await post(jp_fetch, {"path": NOTEBOOK, "output": "pkg"}, headers={"Authorization": ""})
+    code, reply = run(post(jp_fetch, {"path": NOTEBOOK, "output": "pkg"}, headers={"Authorization": ""}))
     assert code == 403
     assert_one_line_error(reply)
     assert tree(root) == before
 
 
-async def test_conversion_writes_the_package_and_replies_with_its_manifest(jp_fetch, root):
-    code, reply = await post(jp_fetch, {"path": NOTEBOOK, "name": "tumour", "output": "packages/tumour"})
+def test_conversion_writes_the_package_and_replies_with_its_manifest(jp_fetch, run, root):
+    code, reply = run(post(jp_fetch, {"path": NOTEBOOK, "name": "tumour", "output": "packages/tumour"}))
     assert code == 200, reply
     assert (reply["output"], reply["report"]) == ("packages/tumour", "packages/tumour/CONVERSION.md")
     out = root / "packages" / "tumour"
@@ -131,18 +140,18 @@ async def test_conversion_writes_the_package_and_replies_with_its_manifest(jp_fe
     assert SECRET not in json.dumps(reply)
 
 
-async def test_defaults_and_force_replace_an_existing_package_beside_the_notebook(jp_fetch, root):
+def test_defaults_and_force_replace_an_existing_package_beside_the_notebook(jp_fetch, run, root):
     stale = root / "sub" / "breast_cancer_zscore_threshold"
     stale.mkdir()
     (stale / "stale.txt").write_text("old", encoding="utf-8")
-    code, reply = await post(jp_fetch, {"path": f"sub/{NOTEBOOK}", "force": True})
+    code, reply = run(post(jp_fetch, {"path": f"sub/{NOTEBOOK}", "force": True}))
     assert code == 200, reply
     assert reply["output"] == "sub/breast_cancer_zscore_threshold"
     assert (stale / "src" / "breast_cancer_zscore_threshold" / "pipeline.py").is_file()
     assert not (stale / "stale.txt").exists()
 
 
-async def test_server_answers_other_requests_while_a_conversion_runs(jp_fetch, root, monkeypatch):
+def test_server_answers_other_requests_while_a_conversion_runs(jp_fetch, run, root, monkeypatch):
     """The conversion is held in its worker thread until the server has answered another request."""
     started, release, threads = threading.Event(), threading.Event(), []
     real = handlers.run_conversion
@@ -154,14 +163,17 @@ async def test_server_answers_other_requests_while_a_conversion_runs(jp_fetch, r
         return real(target)
 
     monkeypatch.setattr(handlers, "run_conversion", held)
-    conversion = asyncio.ensure_future(post(jp_fetch, {"path": NOTEBOOK, "output": "pkg"}))
-    while not started.is_set():
-        await asyncio.sleep(0.01)
-    status = await jp_fetch("api", "status", request_timeout=10)
-    contents = await jp_fetch("api", "contents", request_timeout=10)
-    assert not conversion.done()
-    release.set()
-    code, reply = await conversion
-    assert (status.code, contents.code, code) == (200, 200, 200), reply
+
+    async def meanwhile():
+        conversion = asyncio.ensure_future(post(jp_fetch, {"path": NOTEBOOK, "output": "pkg"}))
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        answers = [await jp_fetch("api", "status", request_timeout=10), await jp_fetch("api", "contents")]
+        still_running = not conversion.done()
+        release.set()
+        return [answer.code for answer in answers], still_running, await conversion
+
+    codes, still_running, (code, reply) = run(meanwhile())
+    assert (codes, still_running, code) == ([200, 200], True, 200), reply
     assert threads[0] is not threading.main_thread()
     assert (root / "pkg" / "CONVERSION.md").is_file()
