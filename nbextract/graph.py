@@ -406,7 +406,7 @@ class FactsCollector(cst.CSTVisitor):
             if changed is not None and mutates(method, node):
                 self.mutated(changed)
             if changed is not None and method in GRADIENT_METHODS:
-                for name in self.derived.get(self.binding_key(changed), []):
+                for name in self.computed_from(changed):
                     self.mutated(name, shared=True)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -417,7 +417,7 @@ class FactsCollector(cst.CSTVisitor):
         """Remember what the bound names share state with (optimizers) and are computed from (for backward)."""
         if self.current is None:
             return
-        sharing, derived = self.shared_with(node.value), computed_from(node.value)
+        sharing, derived = self.shared_with(node.value), called_with(node.value)
         maker = maker_call(node.value)
         made_by = sorted(self.call_names(maker)) if maker is not None else []
         for target in node.targets:
@@ -437,6 +437,21 @@ class FactsCollector(cst.CSTVisitor):
             elif any(name.startswith(OPTIMIZER_PREFIXES) for name in self.qualified_names(call.func)):
                 shared.extend(arg.value for arg in call.args if isinstance(arg.value, cst.Name))
         return [name for name in shared if name is not None]
+
+    def computed_from(self, name: cst.Name) -> list[cst.Name]:
+        """What the value of `name` was computed from, through the assignments that computed those in turn."""
+        found: list[cst.Name] = []
+        seen = {self.binding_key(name)}
+        pending = list(self.derived.get(self.binding_key(name), []))
+        while pending:
+            current = pending.pop()
+            key = self.binding_key(current)
+            if key in seen:
+                continue
+            seen.add(key)
+            found.append(current)
+            pending.extend(self.derived.get(key, []))
+        return found
 
     def binding_key(self, name: cst.Name) -> tuple[int, str]:
         """The scope that binds `name` as seen from this use (the global scope for a global read in a function)."""
@@ -581,12 +596,12 @@ def maker_call(value: cst.BaseExpression) -> cst.Call | None:
     return value
 
 
-def computed_from(value: cst.BaseExpression) -> list[cst.Name]:
-    """The variables called or passed to calls in `value`: what a tensor computed by it may carry gradients to."""
+def called_with(value: cst.BaseExpression) -> list[cst.Name]:
+    """The variables called in `value` (`model(x)`, `criterion(out, y)`) and passed to them: what a tensor computed
+    by it may carry gradients back to. Arguments of methods (`x.to(device)`) are not."""
     names = []
-    for call in m.findall(value, m.Call()):
-        if isinstance(call.func, cst.Name):
-            names.append(call.func)
+    for call in m.findall(value, m.Call(func=m.Name())):
+        names.append(call.func)
         names.extend(arg.value for arg in call.args if isinstance(arg.value, cst.Name))
     return names
 

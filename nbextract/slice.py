@@ -404,7 +404,7 @@ def walk_to_sources(graph: StatementGraph, prediction: int) -> list[tuple[int, s
     pending = upstream_data(graph, graph.statements[prediction])
     while pending:
         name, binder = pending.pop(0)
-        if (name, binder) in seen or is_statistic(graph.statements[binder]):
+        if (name, binder) in seen or is_statistic(graph.statements[binder]) or binds_device(graph.statements[binder]):
             continue
         seen.add((name, binder))
         upstream = upstream_data(graph, graph.statements[binder])

@@ -59,6 +59,8 @@ class Case:
     helpers: set[str] = field(default_factory=set)
     options: dict[str, str] = field(default_factory=dict)
     bugs: dict[str, str] = field(default_factory=dict)
+    formats: dict[str, str] = field(default_factory=dict)
+    devices: set[str] = field(default_factory=set)
 
 
 CASES = [
@@ -490,6 +492,127 @@ CASES = [
             'model = joblib.load("models/clf.joblib")',
         },
     ),
+    Case(
+        id="torch-training-loop-dataloader-scheduler-early-stopping",
+        source=script(
+            """
+            import torch
+            from torch import nn
+            from torch.utils.data import DataLoader, TensorDataset
+            import matplotlib.pyplot as plt
+            """,
+            SKLEARN,
+            LOAD,
+            SPLIT,
+            """
+            device = "cuda:0" if torch.cuda.is_available() else "cpu"
+            torch.manual_seed(0)
+
+
+            class Net(nn.Module):
+                def __init__(self, n_in):
+                    super().__init__()
+                    self.fc = nn.Linear(n_in, 3)
+
+                def forward(self, x):
+                    return self.fc(x)
+
+
+            model = Net(4).to(device)
+            optimizer = torch.optim.Adam(model.parameters())
+            scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2)
+            loader = DataLoader(TensorDataset(torch.tensor(X_train, dtype=torch.float32), torch.tensor(y_train)), batch_size=16)
+            best, patience = None, 0
+            for epoch in range(10):
+                model.train()
+                for xb, yb in loader:
+                    optimizer.zero_grad()
+                    loss = nn.functional.cross_entropy(model(xb.to(device)), yb.to(device))
+                    loss.backward()
+                    optimizer.step()
+                scheduler.step()
+                if best is None or loss.item() < best:
+                    best, patience = loss.item(), 0
+                else:
+                    patience += 1
+                    if patience > 2:
+                        break
+            plt.plot([1, 2])
+            model.eval()
+            X_test_t = torch.tensor(X_test, dtype=torch.float32).to(device)
+            with torch.no_grad():
+                logits = model(X_test_t)
+            y_pred = logits.argmax(dim=1).cpu().numpy()
+            print((y_pred == y_test).mean())
+            """,
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"model"},
+        formats={"model": "state_dict"},
+        devices={"device"},
+        preprocess=("X_test_t = torch.tensor(X_test, dtype=torch.float32).to(device)",),
+        infer=("with torch.no_grad():",),
+        postprocess=("y_pred = logits.argmax(dim=1).cpu().numpy()",),
+        train={
+            LOAD,
+            SPLIT,
+            'device = "cuda:0" if torch.cuda.is_available() else "cpu"',
+            "torch.manual_seed(0)",
+            "class Net(nn.Module):",
+            "model = Net(4).to(device)",
+            "optimizer = torch.optim.Adam(model.parameters())",
+            "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2)",
+            "loader = DataLoader(TensorDataset(torch.tensor(X_train, dtype=torch.float32), torch.tensor(y_train)), batch_size=16)",
+            "best, patience = None, 0",
+            "for epoch in range(10):",
+            "model.eval()",
+        },
+        dropped={"plt.plot([1, 2])": "plot", "print((y_pred == y_test).mean())": "output for the reader"},
+    ),
+    Case(
+        id="torch-whole-model-saved-and-reloaded-with-normalisation-statistics",
+        source=script(
+            """
+            import os
+            import torch
+            from torch import nn
+
+            torch.manual_seed(1)
+            X = torch.randn(32, 3)
+            y = X.sum(dim=1, keepdim=True)
+            mu, sigma = X.mean(dim=0), X.std(dim=0)
+            net = nn.Sequential(nn.Linear(3, 1))
+            opt = torch.optim.SGD(net.parameters(), lr=0.1)
+            for step in range(5):
+                opt.zero_grad()
+                nn.functional.mse_loss(net((X - mu) / sigma), y).backward()
+                opt.step()
+            os.makedirs("models", exist_ok=True)
+            torch.save(net, "models/net.pt")
+            loaded = torch.load("models/net.pt", weights_only=False)
+            X_new = torch.randn(4, 3)
+            pred = loaded((X_new - mu) / sigma)
+            """
+        ),
+        input="X_new",
+        output="pred",
+        artifacts={"loaded", "mu", "sigma"},
+        formats={"loaded": "torch", "mu": "torch", "sigma": "torch"},
+        infer=("pred = loaded((X_new - mu) / sigma)",),
+        train={
+            "torch.manual_seed(1)",
+            "X = torch.randn(32, 3)",
+            "y = X.sum(dim=1, keepdim=True)",
+            "mu, sigma = X.mean(dim=0), X.std(dim=0)",
+            "net = nn.Sequential(nn.Linear(3, 1))",
+            "opt = torch.optim.SGD(net.parameters(), lr=0.1)",
+            "for step in range(5):",
+            'os.makedirs("models", exist_ok=True)',
+            'torch.save(net, "models/net.pt")',
+            'loaded = torch.load("models/net.pt", weights_only=False)',
+        },
+    ),
 ]
 
 
@@ -568,6 +691,15 @@ def test_fitted_state_config_and_helpers(planned, case):
     for artifact in result.artifacts:
         assert artifact.variable in result.graph.statements[artifact.statement].defines
         assert artifact.origin == str(result.graph.statements[artifact.statement].origin)
+
+
+@pytest.mark.parametrize("case", [case for case in cases("state") if case.values[0].formats])
+def test_artifact_formats_and_devices(planned, case):
+    result, _ = planned(case)
+    assert {artifact.variable: artifact.format for artifact in result.artifacts} == case.formats
+    assert set(result.devices) == case.devices
+    for name, binder in result.devices.items():
+        assert result.fates[binder].stage == "config"
 
 
 @pytest.mark.parametrize("case", cases("fates"))

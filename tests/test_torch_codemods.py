@@ -1,0 +1,121 @@
+"""PyTorch rewrites as before/after statements: the device resolved at run time, model constructor arguments recorded
+for the state_dict, and inference under torch.inference_mode()."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from nbextract.analyze import analyse
+from nbextract.options import Options
+from nbextract.rewrite import rewrite
+from nbextract.slice import plan
+
+SOURCE = """\
+import torch
+from torch import nn
+
+{device}
+torch.manual_seed(0)
+X = torch.randn(16, 4)
+y = (X[:, 0] > 0).long()
+
+
+class Net(nn.Module):
+    def __init__(self, n_in, hidden=8):
+        super().__init__()
+        self.fc = nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, 2))
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+{construct}
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for step in range(3):
+    opt.zero_grad()
+    loss = nn.functional.cross_entropy(model(X.to(device)), y.to(device))
+    loss.backward()
+    opt.step()
+model.eval()
+X_new = torch.randn(5, 4)
+X_new_t = X_new.to(device)
+{predict}
+y_pred = logits.argmax(dim=1)
+"""
+DEFAULTS = {
+    "device": 'device = "cpu"',
+    "construct": "model = Net(4).to(device)",
+    "predict": "logits = model(X_new_t)",
+}
+
+
+def code_of(tmp_path: Path, **parts: str):
+    path = tmp_path / "source.py"
+    path.write_text(SOURCE.format(**{**DEFAULTS, **parts}))
+    return rewrite(plan(analyse(path), Options(source=path)))
+
+
+def statements(function_code: str) -> list[str]:
+    """The statements of the one function in `function_code`, each as code without its comment lines (code made
+    before formatting: black turns its single quotes into double quotes later)."""
+    function = cst.parse_module(function_code).body[0]
+    body = function.body.body[1:]  # the docstring first
+    empty = cst.Module(body=[])
+    codes = [textwrap.dedent(empty.code_for_node(node.with_changes(leading_lines=[]))).strip() for node in body]
+    return ["\n".join(line for line in code.splitlines() if not line.strip().startswith("#")) for code in codes]
+
+
+TRAINING_CASES = [
+    pytest.param({"device": 'device = "cuda:0"'}, "device = resolve_device(project_settings.device)", id="device-literal"),
+    pytest.param(
+        {"device": 'device = torch.device("cuda:0" if torch.cuda.is_available() else "cpu")'},
+        "device = resolve_device(project_settings.device)",
+        id="device-idiom",
+    ),
+    pytest.param({"device": 'device = "cpu"'}, "device = resolve_device(project_settings.device)", id="device-cpu"),
+    pytest.param({}, "model = build_module('model', Net, 4).to(device)", id="constructor-recorded"),
+    pytest.param(
+        {"construct": "model = Net(4, hidden=16)\nmodel.to(device)"},
+        "model = build_module('model', Net, 4, hidden=16)",
+        id="constructor-keyword-recorded",
+    ),
+]
+
+
+@pytest.mark.parametrize(("parts", "after"), TRAINING_CASES)
+def test_training_statement(tmp_path, parts, after):
+    assert after in statements(code_of(tmp_path, **parts).train_body)
+
+
+def test_training_keeps_the_loop_and_saves_the_model_after_eval(tmp_path):
+    emitted = statements(code_of(tmp_path).train_body)
+    loop = next(index for index, text in enumerate(emitted) if text.startswith("for step in range(3):"))
+    assert "opt.step()" in emitted[loop]
+    assert emitted[loop + 1 :] == ["model.eval()", "save_artifact(project_settings, 'model', model)"]
+
+
+INFER_CASES = [
+    pytest.param({}, "with torch.inference_mode():\n    logits = model(X_new_t)", id="wrapped"),
+    pytest.param(
+        {"predict": "with torch.no_grad():\n    logits = model(X_new_t)"},
+        "with torch.no_grad():\n    logits = model(X_new_t)",
+        id="source-no-grad-kept",
+    ),
+]
+
+
+@pytest.mark.parametrize(("parts", "after"), INFER_CASES)
+def test_infer_statements(tmp_path, parts, after):
+    infer = code_of(tmp_path, **parts).stages["infer"]
+    assert statements(infer.code)[:-1] == [after]
+    assert "import torch" in infer.imports
+
+
+def test_device_reaches_stages_as_a_parameter(tmp_path):
+    stages = code_of(tmp_path, device='device = "cuda:0"').stages
+    assert [(param.name, param.source) for param in stages["preprocess"].params] == [("X_new", "input"), ("device", "device")]
+    assert statements(stages["preprocess"].code)[:-1] == ["X_new_t = X_new.to(device)"]
