@@ -370,6 +370,8 @@ class FactsCollector(cst.CSTVisitor):
         self.function_depth = 0
         self.bodies: set[int] = set()
         self.sharing: dict[tuple[int, str], list[cst.Name]] = {}
+        self.loop_targets: list[set[str]] = []
+        self.loop_local: set[int] = set()
         self.derived: dict[tuple[int, str], list[cst.Name]] = {}
 
     def on_visit(self, node: cst.CSTNode) -> bool:
@@ -408,6 +410,17 @@ class FactsCollector(cst.CSTVisitor):
             if changed is not None and method in GRADIENT_METHODS:
                 for name in self.computed_from(changed):
                     self.mutated(name, shared=True)
+
+    def visit_For_body(self, node: cst.For) -> None:
+        self.loop_targets.append({target.value for target in elements(node.target) if isinstance(target, cst.Name)})
+
+    def leave_For_body(self, node: cst.For) -> None:
+        self.loop_targets.pop()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        """A loop variable read in its own loop's body reads what the loop bound, not an earlier statement's value."""
+        if any(node.value in targets for targets in self.loop_targets):
+            self.loop_local.add(id(node))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if self.current is not None and node is self.current.node:
@@ -672,7 +685,7 @@ def record_access(collector: FactsCollector, access) -> None:
     if referents and not any(isinstance(ref.scope, GlobalScope) for ref in referents):
         return
     statement = collector.owner.get(id(access.node))
-    if statement is None:
+    if statement is None or id(root) in collector.loop_local:
         return
     name = root.value
     if id(access.node) in collector.deferred:

@@ -58,6 +58,7 @@ MODULE_BASES = frozenset(
     }
 )
 TORCH_PREFIX = "torch."  # state made by torch (tensors, torch.nn containers, torch.load) is saved with torch.save
+TORCH_MODEL_MAKERS = ("torch.nn.", "torch.load", "torch.jit.", "torch.hub.load", "torch.compile")
 PRETRAINED_SUFFIX = ".from_pretrained"  # saved with save_pretrained into a folder, loaded with from_pretrained
 PRETRAINED_PREFIXES = ("transformers.",)
 PIPELINE_CALLS = frozenset({"transformers.pipeline"})

@@ -119,6 +119,10 @@ def stage_code(plan: Plan, stage: str, later: list[int], helper_set: set[int]) -
     body = [provenance(as_assignment(plan, statements[index]), statements[index], "device") for index in indices]
     if any(pins_device(statements[index]) for index in indices) and "device" not in params:
         ordered.append(Param("device", "device", "device"))
+    batching = ConfiguredBatchSize()
+    body = [node.visit(batching) for node in body]
+    if batching.changed and "batch_size" not in params:
+        ordered.append(Param("batch_size", "config", "batch_size"))
     imports = imports_for(plan, indices, None) + (["from .config import secret"] if uses_secrets(plan, indices) else [])
     if needs_no_grad(plan, stage, ordered):
         body = [without_grad(body)]
@@ -226,6 +230,21 @@ class DeviceAtRunTime(cst.CSTTransformer):
                 func=func.with_changes(attr=cst.Name("to")), args=[cst.Arg(cst.parse_expression(self.device))]
             )
         return updated_node
+
+
+class ConfiguredBatchSize(cst.CSTTransformer):
+    """`DataLoader(ds, batch_size=8)` on the inference path batches by the configured batch_size instead."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed = False
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        keyword = original_node.keyword
+        if keyword is None or keyword.value != "batch_size" or not isinstance(original_node.value, cst.Integer):
+            return updated_node
+        self.changed = True
+        return updated_node.with_changes(value=cst.Name("batch_size"))
 
 
 class SecretsFromEnvironment(cst.CSTTransformer):

@@ -207,18 +207,25 @@ def made_with_torch(graph: StatementGraph, index: int) -> bool:
     return any(call.startswith(knowledge.TORCH_PREFIX) for member in chain for call in graph.statements[member].calls)
 
 
+def is_model_object(graph: StatementGraph, name: str, binder: int) -> bool:
+    """Whether `name` holds a model object there: a torch module, a torch-loaded model or a Hugging Face one."""
+    made = construction(graph, name, binder)
+    if made is None:
+        return False
+    maker = graph.statements[made].made_by[name]
+    return bool(module_class(graph, made, maker) or knowledge.is_pretrained(maker) or maker.startswith(knowledge.TORCH_MODEL_MAKERS))
+
+
 def calls_model(graph: StatementGraph, statement: Statement) -> bool:
-    """Whether the statement calls a model object: a torch module, a torch-loaded model or a Hugging Face one."""
-    for name, binder in statement.sources.items():
-        if name not in statement.calls:
-            continue
-        made = construction(graph, name, binder)
-        if made is None:
-            continue
-        maker = graph.statements[made].made_by[name]
-        if module_class(graph, made, maker) or knowledge.is_pretrained(maker) or maker.startswith(knowledge.TORCH_PREFIX):
-            return True
-    return False
+    """Whether the statement applies a model object: calls it (`model(X)`), or hands it to a function of the source
+    (`predict(model, X)`)."""
+    calls_source_function = any(
+        name in statement.calls and graph.statements[binder].kind == "def" for name, binder in statement.sources.items()
+    )
+    return any(
+        (name in statement.calls or calls_source_function) and is_model_object(graph, name, binder)
+        for name, binder in statement.sources.items()
+    )
 
 
 def find_prediction(graph: StatementGraph, options: Options) -> int:
@@ -358,6 +365,7 @@ def data_reads(graph: StatementGraph, statement: Statement, literals: bool = Fal
     called function reads (that is the function's state, such as a fitted vocabulary)."""
     models = {receiver for receiver, method in statement.methods if method in (*knowledge.PREDICT_METHODS, *knowledge.TRANSFORM_METHODS)}
     models |= set(statement.sources) & statement.calls  # `model(X)`: a called variable is a model, not data
+    models |= {name for name, binder in statement.sources.items() if is_model_object(graph, name, binder)}
     return [
         (name, binder)
         for name, binder in sorted(statement.sources.items())
@@ -440,7 +448,22 @@ def inference_slice(graph: StatementGraph, source: Boundary, prediction: int, po
                 tainted.add(statement.index)
                 break
     feeding = nx.ancestors(graph.graph, prediction) | {prediction}
-    return sorted((tainted & feeding) | {prediction} | set(post))
+    inference = (tainted & feeding) | {prediction} | set(post)
+    return sorted(inference | accumulators(graph, inference, source))
+
+
+def accumulators(graph: StatementGraph, inference: set[int], source: Boundary) -> set[int]:
+    """`preds = []` before a loop that appends each batch's predictions to it: an empty collection that inference
+    fills is made afresh by every call, never fitted state or config."""
+    found = set()
+    for index in inference:
+        statement = graph.statements[index]
+        for name in statement.defines & set(statement.sources):
+            binder = statement.sources[name]
+            literal = graph.statements[binder].literal
+            if binder not in inference and binder > source.statement and isinstance(literal, (list, dict, set)) and not literal:
+                found.add(binder)
+    return found
 
 
 def fits(statement: Statement) -> bool:

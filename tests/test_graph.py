@@ -369,6 +369,11 @@ EDGE_CASES = [
         {("class Net:", "model = Net().to('cpu')", "Net"), ("class Net:", "other = Net()", "Net")},
         id="method-on-a-new-object-does-not-change-its-class",
     ),
+    pytest.param(
+        ["xb = 1", "for xb in range(3):\n    y = xb", "z = xb"],
+        {("for xb in range(3):", "z = xb", "xb")},
+        id="loop-variable-read-in-its-loop-is-the-loop's-own",
+    ),
 ]
 
 

@@ -613,6 +613,106 @@ CASES = [
             'loaded = torch.load("models/net.pt", weights_only=False)',
         },
     ),
+    Case(
+        id="torch-prediction-loop-over-a-data-loader",
+        source=script(
+            """
+            import torch
+            from torch import nn
+            from torch.utils.data import DataLoader, TensorDataset
+
+            torch.manual_seed(0)
+            X = torch.randn(64, 4)
+            y = (X[:, 0] > 0).long()
+            X_test = torch.randn(20, 4).numpy()
+            model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+            opt = torch.optim.Adam(model.parameters(), lr=0.01)
+            for epoch in range(3):
+                for xb, yb in DataLoader(TensorDataset(X, y), batch_size=16, shuffle=True):
+                    opt.zero_grad()
+                    loss = nn.functional.cross_entropy(model(xb), yb)
+                    loss.backward()
+                    opt.step()
+            test_loader = DataLoader(TensorDataset(torch.tensor(X_test)), batch_size=8)
+            model.eval()
+            preds = []
+            with torch.no_grad():
+                for (xb,) in test_loader:
+                    preds.append(model(xb).argmax(1))
+            y_pred = torch.cat(preds).numpy()
+            """
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"model"},
+        formats={"model": "torch"},
+        preprocess=("test_loader = DataLoader(TensorDataset(torch.tensor(X_test)), batch_size=8)", "preds = []"),
+        infer=("with torch.no_grad():",),
+        postprocess=("y_pred = torch.cat(preds).numpy()",),
+        train={
+            "torch.manual_seed(0)",
+            "X = torch.randn(64, 4)",
+            "y = (X[:, 0] > 0).long()",
+            "model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))",
+            "opt = torch.optim.Adam(model.parameters(), lr=0.01)",
+            "for epoch in range(3):",
+            "model.eval()",
+        },
+    ),
+    Case(
+        id="torch-model-handed-to-a-predict-function",
+        source=script(
+            """
+            import numpy as np
+            import torch
+            from torch import nn
+
+            torch.manual_seed(0)
+            X = np.random.RandomState(0).randn(64, 4).astype("float32")
+            y = (X[:, 0] > 0).astype("int64")
+            X_test = np.random.RandomState(1).randn(10, 4).astype("float32")
+            model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+            opt = torch.optim.Adam(model.parameters(), lr=0.01)
+
+
+            def train_epoch(model, X, y):
+                model.train()
+                opt.zero_grad()
+                loss = nn.functional.cross_entropy(model(torch.from_numpy(X)), torch.from_numpy(y))
+                loss.backward()
+                opt.step()
+                return loss.item()
+
+
+            for epoch in range(5):
+                train_epoch(model, X, y)
+
+
+            def predict(model, X):
+                model.eval()
+                with torch.no_grad():
+                    return model(torch.from_numpy(X)).argmax(1).numpy()
+
+
+            y_pred = predict(model, X_test)
+            """
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"model"},
+        formats={"model": "torch"},
+        infer=("y_pred = predict(model, X_test)",),
+        helpers={"def predict(model, X):"},
+        train={
+            "torch.manual_seed(0)",
+            'X = np.random.RandomState(0).randn(64, 4).astype("float32")',
+            'y = (X[:, 0] > 0).astype("int64")',
+            "model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))",
+            "opt = torch.optim.Adam(model.parameters(), lr=0.01)",
+            "def train_epoch(model, X, y):",
+            "for epoch in range(5):",
+        },
+    ),
 ]
 
 

@@ -119,3 +119,17 @@ def test_device_reaches_stages_as_a_parameter(tmp_path):
     stages = code_of(tmp_path, device='device = "cuda:0"').stages
     assert [(param.name, param.source) for param in stages["preprocess"].params] == [("X_new", "input"), ("device", "device")]
     assert statements(stages["preprocess"].code)[:-1] == ["X_new_t = X_new.to(device)"]
+
+
+def test_inference_data_loader_batches_by_the_configured_batch_size(tmp_path):
+    predict = (
+        "loader = torch.utils.data.DataLoader(X_new_t, batch_size=2)\n"
+        "parts = []\n"
+        "with torch.no_grad():\n"
+        "    for xb in loader:\n"
+        "        parts.append(model(xb))\n"
+        "logits = torch.cat(parts)"
+    )
+    stages = code_of(tmp_path, predict=predict).stages
+    assert "loader = torch.utils.data.DataLoader(X_new_t, batch_size=batch_size)" in statements(stages["preprocess"].code)
+    assert ("batch_size", "config", "batch_size") in [(p.name, p.source, p.key) for p in stages["preprocess"].params]
