@@ -5,6 +5,7 @@ The output keeps every line where it was, so origins (cell, line) stay true: a d
 
 from __future__ import annotations
 
+import ast
 import re
 import shlex
 import tokenize
@@ -15,6 +16,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from .document import Cell, Document
+from .errors import ReadError
 from .secrets import scan_literal
 
 UNWRAPPED_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
@@ -22,6 +24,7 @@ DROPPED_LINE_MAGICS = {"matplotlib", "load_ext", "reload_ext", "unload_ext", "au
 UNWRAPPED_LINE_MAGICS = {"time", "timeit", "prun"}
 STATEMENT_LINE_MAGICS = {"time"}  # runs its statement in the user namespace: `%time x = f()` binds x
 INSTALLERS = {"pip", "conda", "mamba"}
+LIBCST_BRACKET_DEPTH = 1000  # libcst 1.x parses 1,000 nested brackets and crashes (stack overflow) before 2,000
 # libcst raises CSTValidationError for an identifier its tokenizer accepts but Python does not (`\U0001138e`)
 PARSE_ERRORS = (cst.ParserSyntaxError, cst.CSTValidationError)
 # a line as Python and libcst count them; str.splitlines also splits at \x0c, \x1c, \u2028... inside a line
@@ -58,7 +61,49 @@ class CodeCell:
 
 
 def normalise(document: Document) -> list[CodeCell]:
-    return [normalise_cell(cell) for cell in document.code_cells]
+    cells = [normalise_cell(cell) for cell in document.code_cells]
+    for cell in cells:
+        refuse_too_deep(document, cell)
+    return cells
+
+
+def refuse_too_deep(document: Document, cell: CodeCell) -> None:
+    """Raise ReadError for a cell nested deeper than Python's own parser accepts: Python could not run it."""
+    error = too_deep(cell.code)
+    if isinstance(error, SyntaxError):
+        origin = document.origin(cell.cell, error.lineno or 1, error.lineno or 1)
+        raise ReadError(f"syntax error: {error.msg}", path=document.path, cell=origin.cell, line=origin.first_line)
+    if error is not None:
+        cell_number = None if document.kind == "script" else cell.cell.number
+        raise ReadError("code nested too deeply to analyse", path=document.path, cell=cell_number)
+
+
+def too_deep(code: str) -> Exception | None:
+    """Python's parser's complaint when `code` is nested deeper than libcst's native parser survives (it overflows
+    its stack and crashes the process), else None. Python refuses more than 200 nested brackets, and a few thousand
+    nested operators; libcst parses up to about 1,000 brackets (the graph stage then reports them)."""
+    try:
+        compile(code, "<cell>", "exec", ast.PyCF_ONLY_AST)
+    except SyntaxError as error:
+        nested = "too many nested parentheses" in (error.msg or "")
+        return error if nested and bracket_depth(code) > LIBCST_BRACKET_DEPTH else None
+    except (RecursionError, MemoryError) as error:
+        return error
+    except ValueError:  # NUL bytes: the reader refuses them
+        return None
+    return None
+
+
+def bracket_depth(code: str) -> int:
+    """The deepest nesting of brackets in `code`, counting those in strings and comments too (an upper bound)."""
+    depth = deepest = 0
+    for char in code:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    return deepest
 
 
 def normalise_cell(cell: Cell) -> CodeCell:
@@ -66,7 +111,7 @@ def normalise_cell(cell: Cell) -> CodeCell:
     if "%" not in code and "!" not in code and "?" not in code:
         return CodeCell(cell, code, decisions)
     code = transform_lines(code)
-    if "get_ipython()" not in code:
+    if "get_ipython()" not in code or too_deep(code):
         return CodeCell(cell, code, decisions)
     try:
         module = cst.parse_module(code)
@@ -171,6 +216,8 @@ def decide(cell: Cell, line: int, statement: cst.SimpleStatementLine, call: cst.
         action = "secret" if scan_literal(value.strip(), variable, 1) else "config"
         return MagicDecision(cell.number, line, "%env", action, variable), "\n"
     if kind == "run_line_magic" and name in UNWRAPPED_LINE_MAGICS and rest.strip():
+        if too_deep(rest):
+            return MagicDecision(cell.number, line, f"%{name}", "flagged", "could not parse its body"), "\n"
         try:
             unwrapped = code_of(statement.deep_replace(call, cst.parse_expression(rest)))
         except PARSE_ERRORS:

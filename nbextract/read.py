@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
+import tokenize
 from pathlib import Path
 
 from .document import STAGES, Cell, Document
@@ -26,13 +28,36 @@ def read(path: str | Path) -> Document:
         raise ReadError("is a folder; expected a notebook (.ipynb) or a script (.py)", path=str(path)) from None
     except OSError as exc:
         raise ReadError(f"cannot read: {exc.strerror}", path=str(path)) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ReadError(f"not UTF-8 text (byte {exc.start})", path=str(path)) from None
+    text = decoded(raw, path)
     kind = source_kind(path, text)
     cells = READERS[kind](text, str(path))
     return Document(str(path), kind, hashlib.sha256(raw).hexdigest(), cells)
+
+
+def decoded(raw: bytes, path: Path) -> str:
+    """UTF-8 text, or for a .py the encoding its `# -*- coding: NAME -*-` line declares (PEP 263), as Python reads it.
+    Text holding NUL bytes is a binary file, which Python would not run either."""
+    encoding = "utf-8-sig"
+    if path.suffix == ".py":
+        try:
+            encoding = tokenize.detect_encoding(io.BytesIO(raw).readline)[0]
+        except SyntaxError as exc:  # an unknown encoding, a cookie against a BOM, or undeclared non-UTF-8 (below)
+            if "invalid or missing encoding declaration" not in str(exc):
+                raise ReadError(f"bad encoding declaration: {exc}", path=str(path)) from None
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        what = "UTF-8" if encoding.startswith("utf-8") else f"{encoding} as declared"
+        if b"\0" in raw:
+            hint = "; it looks like a binary file"
+        elif path.suffix == ".py":
+            hint = "; save it as UTF-8 or declare its encoding (# -*- coding: latin-1 -*-)"
+        else:
+            hint = ""
+        raise ReadError(f"not {what} text (byte {exc.start}){hint}", path=str(path)) from None
+    if "\0" in text:
+        raise ReadError("binary file (it holds NUL bytes); expected a notebook (.ipynb) or a script (.py)", path=str(path))
+    return text
 
 
 def source_kind(path: Path, text: str) -> str:

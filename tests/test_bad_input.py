@@ -1,0 +1,146 @@
+"""Bad input at the command line (contract: Command line), one row per case of issue 9 that tests/test_convert_cli.py
+and tests/test_read.py do not already cover: binary files, JSON that is not a notebook, truncated notebooks, empty and
+markdown-only notebooks, syntax errors named by cell and line, extremely deep nesting, non-UTF-8 scripts, a huge cell,
+and Ctrl-C / SIGTERM in the middle of a conversion. Each failure is its exit status and one line naming the file, never
+a traceback, with nothing left on disk; each input that is fine converts to Python that compiles."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nbextract.cli import main
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import gen_notebook  # noqa: E402
+
+NBEXTRACT = Path(sys.executable).with_name("nbextract")
+
+IMPORTS = "from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression"
+TRAIN = "X, y = load_iris(return_X_y=True)\nclf = LogisticRegression(max_iter=300).fit(X[:100], y[:100])"
+PREDICT = "X_new = X[100:]\ny_pred = clf.predict(X_new)"
+SCRIPT = f"{IMPORTS}\n\n{TRAIN}\n{PREDICT}\n"
+
+
+def notebook(*sources: str, kinds: str = "") -> str:
+    """nbformat-4 JSON of cells; kinds[i] == "m" makes cell i markdown."""
+    make = {"c": nbformat.v4.new_code_cell, "m": nbformat.v4.new_markdown_cell}
+    cells = [make[(kinds or "c" * len(sources))[i]](source) for i, source in enumerate(sources)]
+    return nbformat.writes(nbformat.v4.new_notebook(cells=cells))
+
+
+def deep_brackets(depth: int) -> str:
+    return "x = " + "(" * depth + "1" + ")" * depth
+
+
+def huge_cell(lines: int) -> str:
+    """One cell of `lines` feature steps between training and prediction."""
+    steps = "".join(f"f{i} = X_new[:, {i % 4}] * {i}\n" for i in range(lines))
+    return f"{IMPORTS}\n{TRAIN}\nX_new = X[100:]\n{steps}y_pred = clf.predict(X_new)\n"
+
+
+# name -> (file name, content (str is written as UTF-8, bytes as they are), exit status, fragment of the one line)
+FAILING = {
+    "png-renamed-ipynb": ("plot.ipynb", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), 2, "not UTF-8 text (byte 0); it looks like a binary file"),
+    "nul-bytes-in-script": ("blob.py", b"x = 1\n\x00\x00\x00\n", 2, "binary file (it holds NUL bytes)"),
+    "json-list": ("list.ipynb", "[1, 2, 3]", 2, "not a notebook"),
+    "json-package-manifest": ("package.ipynb", '{"name": "x", "version": "1.0.0"}', 2, "notebook"),
+    "json-cells-not-a-list": ("cells.ipynb", '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": {}}', 2, "notebook"),
+    "truncated-half-notebook": ("half.ipynb", notebook(IMPORTS, TRAIN, PREDICT)[:150], 2, "not a valid notebook"),
+    "empty-file-notebook": ("empty.ipynb", "", 2, "not a valid notebook"),
+    "notebook-without-cells": ("nocells.ipynb", notebook(), 1, "no prediction call found"),
+    "markdown-only-notebook": ("notes.ipynb", notebook("# Title", "Some text", kinds="mm"), 1, "no prediction call found"),
+    "blank-code-cells-only": ("blank.ipynb", notebook("", "   \n\n", "# a comment"), 1, "no prediction call found"),
+    "syntax-error-named-by-cell-and-line": (
+        "typo.ipynb", notebook(IMPORTS, TRAIN, "X_new = X[100:]\n\ny_pred = clf.predict(X_new"), 2, ", cell 3, line 3: syntax error"
+    ),
+    "deep-brackets-script": ("deep.py", f"{SCRIPT}{deep_brackets(5000)}\n", 2, ", line 8: syntax error: too many nested parentheses"),
+    "deep-brackets-off-the-path-cell": (
+        "deep.ipynb", notebook(IMPORTS, TRAIN, deep_brackets(3000), PREDICT), 2, ", cell 3, line 1: syntax error: too many nested"
+    ),
+    "deep-operator-chain": ("chain.py", f"{SCRIPT}x = {'not ' * 20000}1\n", 2, "code nested too deeply to analyse"),
+    "deep-json-notebook": (
+        "deepjson.ipynb",
+        '{"nbformat": 4, "nbformat_minor": 5, "cells": [], "metadata": {"a": ' + "[" * 100_000 + "]" * 100_000 + "}}",
+        2,
+        "not a notebook",
+    ),
+    "latin1-script-undeclared": ("cafe.py", "# caf\xe9\n".encode("latin-1") + SCRIPT.encode(), 2, "declare its encoding"),
+    "unknown-encoding-declared": ("klingon.py", "# -*- coding: klingon -*-\n" + SCRIPT, 2, "bad encoding declaration"),
+    "utf16-script": ("wide.py", SCRIPT.encode("utf-16"), 2, "not UTF-8 text"),
+}
+
+CONVERTING = {
+    "latin1-script-declared": ("menu.py", "# -*- coding: latin-1 -*-\n# caf\xe9 cr\xe8me\n".encode("latin-1") + SCRIPT.encode()),
+    "deep-brackets-inside-a-string": ("quoted.py", f"{SCRIPT}banner = '{'(' * 5000}'\n"),
+    "deep-brackets-in-a-time-magic": ("timed.ipynb", notebook(IMPORTS, TRAIN, f"%time {deep_brackets(5000)}", PREDICT)),
+    "huge-cell": ("huge.ipynb", notebook(huge_cell(2000))),
+}
+
+
+def place(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return path
+
+
+@pytest.mark.parametrize("case", list(FAILING))
+def test_bad_input_exits_with_one_line_and_leaves_nothing(capsys, tmp_path, case):
+    name, content, status, fragment = FAILING[case]
+    source = place(tmp_path, name, content)
+    out = tmp_path / "out" / "pkg"
+    code = main(["convert", str(source), "-o", str(out)])
+    stdout, stderr = capsys.readouterr()
+    assert (code, stdout) == (status, "")
+    assert stderr.startswith(f"nbextract: {source}") and stderr.endswith("\n") and stderr.count("\n") == 1, stderr
+    assert fragment in stderr
+    assert "Traceback" not in stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("case", list(CONVERTING))
+def test_unusual_but_valid_input_converts_to_python_that_compiles(capsys, tmp_path, case):
+    name, content = CONVERTING[case]
+    source = place(tmp_path, name, content)
+    out = tmp_path / "pkg"
+    code = main(["convert", str(source), "-o", str(out)])
+    stdout, stderr = capsys.readouterr()
+    assert (code, stderr) == (0, ""), stderr
+    assert stdout.startswith(f"{source} -> {out}: input X, output y_pred,")
+    for path in out.rglob("*.py"):
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    assert json.loads((out / "nbextract.json").read_text(encoding="utf-8"))["outputs"][0]["name"] == "y_pred"
+
+
+def test_a_magic_too_deep_to_parse_is_flagged_not_unwrapped(capsys, tmp_path):
+    name, content = CONVERTING["deep-brackets-in-a-time-magic"]
+    out = tmp_path / "pkg"
+    assert main(["convert", str(place(tmp_path, name, content)), "-o", str(out)]) == 0
+    report = (out / "CONVERSION.md").read_text(encoding="utf-8")
+    assert "could not parse its body" in report
+    assert "(((" not in (out / "training" / "train.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("how", ["sigint", "sigterm"])
+def test_interrupting_a_conversion_leaves_nothing(tmp_path, how):
+    source = tmp_path / "big.ipynb"
+    gen_notebook.write_notebook(source, 1000)
+    out = tmp_path / "out" / "big"
+    process = subprocess.Popen(
+        [str(NBEXTRACT), "convert", str(source), "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(2.5)  # well into the analysis of 1,000 cells (several seconds on a 2-core machine)
+    process.send_signal(signal.SIGINT if how == "sigint" else signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert (process.returncode, stdout) == (130, "")
+    assert stderr == "nbextract: interrupted; nothing was written\n"
+    assert not out.exists()
+    assert not out.parent.exists() or os.listdir(out.parent) == []
