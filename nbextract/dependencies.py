@@ -10,6 +10,7 @@ from importlib import metadata
 import libcst as cst
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ALIASES = {"sklearn": "scikit-learn", "cv2": "opencv-python", "PIL": "pillow", "yaml": "pyyaml", "skimage": "scikit-image"}
 NOT_FOR_INFERENCE = {"matplotlib", "seaborn", "IPython", "ipywidgets", "plotly", "tqdm"}
@@ -73,6 +74,6 @@ def declared_or_installed(name: str, declared: Declared) -> str:
     if written is not None and Requirement(written).specifier:
         return written
     try:
-        return f"{name}=={metadata.version(name)}"
+        return f"{name}=={Version(metadata.version(name)).public}"
     except metadata.PackageNotFoundError:
         return written or name

@@ -56,3 +56,10 @@ def test_pip_install_and_pyproject_override_reach_the_generated_project(make_not
     assert "seaborn" not in pyproject and "matplotlib" not in pyproject
     manifest = json.loads((tmp_path / "pkg" / "nbextract.json").read_text())
     assert manifest["artifacts"][0]["variable"] == "clf"
+
+
+def test_a_local_version_label_is_not_pinned():
+    """torch 2.13.0+cpu is installed here; `torch==2.13.0+cpu` would not resolve from an index."""
+    pytest.importorskip("torch")
+    assert metadata.version("torch").endswith("+cpu")
+    assert pinned(["import torch"]) == [f"torch=={metadata.version('torch').split('+')[0]}"]
