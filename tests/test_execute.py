@@ -32,6 +32,7 @@ EXECUTED = [
     "text_tfidf_sentiment.ipynb",  # a Series of texts in, helpers reading fitted state
     "iris_training_script.py",  # a plain script whose flow lives in main()
     "fruit_label_encoder_percent.py",  # a percent script
+    "wine_torch_mlp.ipynb",  # a torch module defined in the notebook, saved as a state_dict
 ]
 CASES = {case["file"]: case for case in SAMPLE_CASES}
 
