@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -38,21 +39,71 @@ class Result:
     codes: list[int] = field(default_factory=list)
     error: str = ""  # last stderr line of the first failing run
 
+    def record(self, elapsed: float, rss: int, code: int, last: str) -> None:
+        """Add one run: what run_once returned."""
+        self.times.append(elapsed)
+        self.rss.append(rss)
+        self.codes.append(code)
+        if code != 0 and not self.error:
+            self.error = last
 
-def run_once(argv: list[str], stderr_path: Path) -> tuple[float, int, int, str]:
-    """Run argv once; return (wall seconds, peak RSS bytes of the child, exit code, last stderr line)."""
+
+TIMED_OUT = -9  # the exit code recorded for a run killed at its timeout
+
+
+def run_once(
+    argv: list[str], stderr_path: Path, timeout: float | None = None, cwd: Path | None = None, env: dict | None = None
+) -> tuple[float, int, int, str]:
+    """Run argv once; return (wall seconds, peak RSS bytes of the child, exit code, last stderr line). A run still going
+    after `timeout` seconds is killed (with its process group) and reported with exit code TIMED_OUT."""
     with open(stderr_path, "w+b") as err:
         start = time.perf_counter()
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+            proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, cwd=cwd, env=env, start_new_session=True
+            )
         except OSError as exc:
             return time.perf_counter() - start, 0, 127, f"{type(exc).__name__}: {exc}"
-        _, status, usage = os.wait4(proc.pid, 0)  # usage of this child alone, not of earlier runs
+        status, usage, peak = wait_for(proc.pid, start + timeout if timeout else None)
         elapsed = time.perf_counter() - start
+        if status is None:  # timed out: kill it and its children, then collect it
+            os.killpg(proc.pid, signal.SIGKILL)
+            os.wait4(proc.pid, 0)
+            proc.returncode = TIMED_OUT
+            return elapsed, peak, TIMED_OUT, f"killed after {timeout:.0f} s"
         proc.returncode = code = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
         err.seek(0)
         lines = err.read().decode("utf-8", "replace").strip().splitlines()
-    return elapsed, usage.ru_maxrss * RSS_UNIT, code, lines[-1] if lines else ""
+    return elapsed, peak or usage.ru_maxrss * RSS_UNIT, code, lines[-1] if lines else ""
+
+
+def wait_for(pid: int, deadline: float | None):
+    """(status, rusage, peak RSS bytes) once the child exits, or (None, None, peak) if it still runs at `deadline`.
+
+    The peak is the child's VmHWM from /proc, read every 10 ms while it runs (0 where /proc is missing). ru_maxrss
+    of os.wait4 would not do: a child starts as a fork of this process, and Linux carries the fork's high-water mark
+    across exec, so a tool smaller than this benchmark process would be reported at this process's size."""
+    peak = 0
+    while True:
+        finished, status, usage = os.wait4(pid, os.WNOHANG)
+        if finished:
+            return status, usage, peak
+        peak = max(peak, high_water_mark(pid))
+        if deadline is not None and time.perf_counter() >= deadline:
+            return None, None, peak
+        time.sleep(0.01)
+
+
+def high_water_mark(pid: int) -> int:
+    """VmHWM of a running process in bytes; 0 when unknown."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def measure(commands: list[tuple[str, list[str]]], runs: int, warmup: int, scratch: Path) -> list[Result]:
@@ -63,12 +114,7 @@ def measure(commands: list[tuple[str, list[str]]], runs: int, warmup: int, scrat
             run_once(result.argv, scratch / "stderr.txt")
     for _ in range(runs):
         for result in results:
-            elapsed, rss, code, last = run_once(result.argv, scratch / "stderr.txt")
-            result.times.append(elapsed)
-            result.rss.append(rss)
-            result.codes.append(code)
-            if code != 0 and not result.error:
-                result.error = last
+            result.record(*run_once(result.argv, scratch / "stderr.txt"))
     return results
 
 

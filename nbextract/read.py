@@ -74,6 +74,46 @@ def source_kind(path: Path, text: str) -> str:
 
 
 def read_ipynb(text: str, path: str) -> list[Cell]:
+    cells = plain_v4_cells(text)
+    if cells is None:
+        cells = nbformat_cells(text, path)
+    return [
+        tagged(Cell(number, joined(cell["source"]), cell["cell_type"], tuple(cell.get("metadata", {}).get("tags", ())), cell.get("id")))
+        for number, cell in enumerate(cells, start=1)
+    ]
+
+
+def plain_v4_cells(text: str) -> list[dict] | None:
+    """The cells of a well-formed nbformat-4 notebook, read with json alone; None for anything else, which nbformat
+    then upgrades or rejects with its own message. Importing nbformat costs more than reading most notebooks: its
+    jsonschema builds every format checker it finds installed (rfc3987-syntax compiles a grammar: over a second)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not (isinstance(data, dict) and data.get("nbformat") == 4 and isinstance(data.get("metadata"), dict)):
+        return None
+    cells = data.get("cells")
+    return cells if isinstance(cells, list) and all(map(plain_cell, cells)) else None
+
+
+def plain_cell(cell: object) -> bool:
+    """A cell of a known type whose source is text or a list of lines, and whose tags, if any, are strings."""
+    if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+        return False
+    source, metadata = cell.get("source"), cell.get("metadata", {})
+    if not (isinstance(source, str) or (isinstance(source, list) and all(isinstance(line, str) for line in source))):
+        return False
+    tags = metadata.get("tags", []) if isinstance(metadata, dict) else None
+    return isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)
+
+
+def joined(source: str | list[str]) -> str:
+    return source if isinstance(source, str) else "".join(source)
+
+
+def nbformat_cells(text: str, path: str) -> list:
+    """nbformat reads, upgrades (nbformat 3 and older) and validates the notebook, or says why it cannot."""
     import nbformat
 
     try:
@@ -85,10 +125,7 @@ def read_ipynb(text: str, path: str) -> list[Cell]:
         raise ReadError(f"not a valid notebook: {first_line(exc.message)}", path=path) from None
     except Exception as exc:  # nbformat's upgraders fail in many ways (KeyError, UnboundLocalError...) on other JSON
         raise ReadError(f"not a notebook: {first_line(str(exc))}", path=path) from None
-    return [
-        tagged(Cell(number, cell.source, cell.cell_type, tuple(cell.metadata.get("tags", ())), cell.get("id")))
-        for number, cell in enumerate(notebook.cells, start=1)
-    ]
+    return notebook.cells
 
 
 def read_jupytext(fmt: str):
