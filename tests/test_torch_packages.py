@@ -280,3 +280,17 @@ def test_hugging_face_package_loads_its_own_local_folder(tmp_path, name):
     (tmp_path / "research" / "tiny-sentiment").rename(tmp_path / "research" / "moved-away")
     got = predict_in_fresh_process(out, name, value, {**env, f"{name.upper()}_DEVICE": "auto", f"{name.upper()}_BATCH_SIZE": "4"})
     np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-5, atol=0)
+
+
+def test_execute_saves_a_module_the_source_built_itself_and_the_package_loads_it(tmp_path):
+    """With --execute the source's own run makes the model (no recorded constructor arguments): it is saved whole and
+    its class, defined in the kernel's __main__, is found in the package's helpers."""
+    research = tmp_path / "research"
+    research.mkdir()
+    (research / "iris_torch.py").write_text(TORCH_SCRIPT)
+    out = tmp_path / "iris_torch"
+    assert main(["convert", str(research / "iris_torch.py"), "-o", str(out), "--execute"]) == 0
+    assert (out / "artifacts" / "model.pt").is_file() and not (out / "artifacts" / "model.json").exists()
+    X_test, probs = source_values(out, "iris_torch", "X_test", "probs")
+    got = predict_in_fresh_process(out, "iris_torch", X_test, {**os.environ, "IRIS_TORCH_DEVICE": "cpu"})
+    np.testing.assert_allclose(got, probs, rtol=1e-5, atol=0)
