@@ -8,15 +8,20 @@ cells and some junk). Nothing is executed or trained: the property is about conv
 The suite runs a bounded number of examples; `NBEXTRACT_FUZZ_LONG=1` selects the "nbextract-fuzz-long" profile
 (10,000 examples, or NBEXTRACT_FUZZ_EXAMPLES) for a longer run outside the suite, e.g.
 
-    NBEXTRACT_FUZZ_LONG=1 python -m pytest tests/test_fuzz_convert.py -k property -x
+    NBEXTRACT_FUZZ_LONG=1 NBEXTRACT_FUZZ_LOG=/tmp/fuzz-long.log python -m pytest tests/test_fuzz_convert.py -k property -x
+
+(NBEXTRACT_FUZZ_LOG, optional, gets a progress line every 100 examples.)
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -344,9 +349,29 @@ def leftovers(out: Path) -> list[str]:
     return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.") and p.name.endswith((".tmp", ".old")))
 
 
+PROGRESS_LOG = os.environ.get("NBEXTRACT_FUZZ_LOG")  # long runs: a file that gets a line every 100 examples
+OUTCOMES: collections.Counter = collections.Counter()
+
+
+def log_progress(outcome: str) -> None:
+    OUTCOMES[outcome] += 1
+    total = sum(OUTCOMES.values())
+    if PROGRESS_LOG and total % 100 == 0:
+        with open(PROGRESS_LOG, "a", encoding="utf-8") as log:
+            log.write(f"{time.strftime('%H:%M:%S')} pid {os.getpid()}: {total} examples run: {dict(OUTCOMES)}\n")
+
+
 def check_conversion(cells, stem: str, root: Path) -> None:
-    """The property: a compiling project with a sane manifest, or an NbextractError that leaves nothing behind."""
+    """The property (check_project), each example in its own folder, removed afterwards (long runs would fill the disk)."""
     folder = Path(tempfile.mkdtemp(dir=root))
+    try:
+        log_progress(check_project(cells, stem, folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def check_project(cells, stem: str, folder: Path) -> str:
+    """A compiling project with a sane manifest, or an NbextractError that leaves nothing behind; which one it was."""
     source = write_notebook(cells, folder / f"{stem}.ipynb")
     out = folder / "out" / "project"
     try:
@@ -357,7 +382,7 @@ def check_conversion(cells, stem: str, root: Path) -> None:
         assert str(error)
         assert not out.exists(), f"{error!r} left the output folder {out}"
         assert not out.parent.exists() or not leftovers(out), leftovers(out)
-        return
+        return "raised"
     event("converted")
     assert out.is_dir()
     assert not leftovers(out), leftovers(out)
@@ -370,6 +395,7 @@ def check_conversion(cells, stem: str, root: Path) -> None:
     for key in ("inputs", "outputs"):
         assert manifest.get(key), f"manifest names no {key}"
         assert all(isinstance(entry.get("name"), str) and entry["name"] for entry in manifest[key]), manifest[key]
+    return "converted"
 
 
 @SETTINGS
