@@ -372,7 +372,7 @@ class FactsCollector(cst.CSTVisitor):
         self.sharing: dict[tuple[int, str], list[cst.Name]] = {}
         self.loop_targets: list[set[str]] = []
         self.loop_local: set[int] = set()
-        self.derived: dict[tuple[int, str], list[cst.Name]] = {}
+        self.derived: dict[tuple[int, str], tuple[list[cst.Name], list[cst.Name]]] = {}
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if id(node) in self.by_id:
@@ -448,23 +448,24 @@ class FactsCollector(cst.CSTVisitor):
             if isinstance(call.func, cst.Attribute) and call.func.attr.value in PARAMETER_METHODS:
                 shared.append(root_name(call.func.value))
             elif any(name.startswith(OPTIMIZER_PREFIXES) for name in self.qualified_names(call.func)):
-                shared.extend(arg.value for arg in call.args if isinstance(arg.value, cst.Name))
+                shared.extend(arg.value for arg in call.args if isinstance(arg.value, cst.Name) and arg.keyword is None)
         return [name for name in shared if name is not None]
 
     def computed_from(self, name: cst.Name) -> list[cst.Name]:
-        """What the value of `name` was computed from, through the assignments that computed those in turn."""
+        """What the value of `name` was computed from: the models called for it, and the values passed to them,
+        followed through the assignments that computed those values (not into how a model was built)."""
         found: list[cst.Name] = []
-        seen = {self.binding_key(name)}
-        pending = list(self.derived.get(self.binding_key(name), []))
+        seen: set[tuple[int, str]] = set()
+        pending = [name]
         while pending:
-            current = pending.pop()
-            key = self.binding_key(current)
+            key = self.binding_key(pending.pop())
             if key in seen:
                 continue
             seen.add(key)
-            found.append(current)
-            pending.extend(self.derived.get(key, []))
-        return found
+            called, passed = self.derived.get(key, ([], []))
+            found.extend(called + passed)
+            pending.extend(passed)
+        return [found_name for found_name in found if self.binding_key(found_name) != self.binding_key(name)]
 
     def binding_key(self, name: cst.Name) -> tuple[int, str]:
         """The scope that binds `name` as seen from this use (the global scope for a global read in a function)."""
@@ -609,14 +610,14 @@ def maker_call(value: cst.BaseExpression) -> cst.Call | None:
     return value
 
 
-def called_with(value: cst.BaseExpression) -> list[cst.Name]:
-    """The variables called in `value` (`model(x)`, `criterion(out, y)`) and passed to them: what a tensor computed
-    by it may carry gradients back to. Arguments of methods (`x.to(device)`) are not."""
-    names = []
+def called_with(value: cst.BaseExpression) -> tuple[list[cst.Name], list[cst.Name]]:
+    """The variables called in `value` (`model(x)`, `criterion(out, y)`) and the variables passed to them: what a
+    tensor computed by it may carry gradients back to. Arguments of methods (`x.to(device)`) are not."""
+    called, passed = [], []
     for call in m.findall(value, m.Call(func=m.Name())):
-        names.append(call.func)
-        names.extend(arg.value for arg in call.args if isinstance(arg.value, cst.Name))
-    return names
+        called.append(call.func)
+        passed.extend(arg.value for arg in call.args if isinstance(arg.value, cst.Name))
+    return called, passed
 
 
 def mutates(method: str, call: cst.Call) -> bool:

@@ -374,6 +374,40 @@ EDGE_CASES = [
         {("for xb in range(3):", "z = xb", "xb")},
         id="loop-variable-read-in-its-loop-is-the-loop's-own",
     ),
+    pytest.param(
+        [
+            "HIDDEN = 8",
+            "model = Net(HIDDEN)",
+            "out = model(X)",
+            "loss = criterion(out, y)",
+            "loss.backward()",
+            "h = HIDDEN",
+            "w = model.weight",
+        ],
+        {
+            ("HIDDEN = 8", "model = Net(HIDDEN)", "HIDDEN"),
+            ("model = Net(HIDDEN)", "out = model(X)", "model"),
+            ("out = model(X)", "loss = criterion(out, y)", "out"),
+            ("loss = criterion(out, y)", "loss.backward()", "loss"),
+            ("out = model(X)", "loss.backward()", "out"),
+            ("model = Net(HIDDEN)", "loss.backward()", "model"),
+            ("HIDDEN = 8", "h = HIDDEN", "HIDDEN"),  # how the model was built is not changed by its grads
+            ("loss.backward()", "w = model.weight", "model"),
+        },
+        id="backward-through-an-intermediate-output-reaches-the-model",
+    ),
+    pytest.param(
+        ["import torch", "LR = 0.1", "model = Net()", "opt = torch.optim.Adam(model.parameters(), lr=LR)", "opt.step()", "r = LR"],
+        {
+            ("import torch", "opt = torch.optim.Adam(model.parameters(), lr=LR)", "torch"),
+            ("LR = 0.1", "opt = torch.optim.Adam(model.parameters(), lr=LR)", "LR"),
+            ("model = Net()", "opt = torch.optim.Adam(model.parameters(), lr=LR)", "model"),
+            ("opt = torch.optim.Adam(model.parameters(), lr=LR)", "opt.step()", "opt"),
+            ("model = Net()", "opt.step()", "model"),
+            ("LR = 0.1", "r = LR", "LR"),  # a keyword setting is not state the optimizer shares
+        },
+        id="optimizer-keyword-settings-are-not-shared-state",
+    ),
 ]
 
 
