@@ -637,7 +637,7 @@ def fates(result: Plan) -> dict[int, Fate]:
         if index in decided:
             continue
         variable = artifact_binders.get(index)
-        reason = f"produces fitted state {variable}" if variable else train_reason(statements[index])
+        reason = f"produces fitted state {variable}" if variable else train_reason(statements[index], set(artifact_binders.values()))
         decided[index] = Fate("train", reason)
     decided.setdefault(
         result.input.statement, Fate("input", f"binds the raw input {result.input.name}: what predict() receives")
@@ -656,9 +656,10 @@ def stage_reason(result: Plan, stage: str, index: int) -> str:
     return f"prepares the input {result.input.name} for the model"
 
 
-def train_reason(statement: Statement) -> str:
+def train_reason(statement: Statement, fitted: set[str]) -> str:
+    """Why a training statement is kept; a fit names the fitted state it changes (a training loop binds many names)."""
     if fits(statement):
-        return f"fits {', '.join(sorted(statement.defines))}"
+        return f"fits {', '.join(sorted(statement.defines & fitted or statement.defines))}"
     if is_data_source(statement):
         return "loads or splits the training data"
     return "needed to rebuild the fitted state"
