@@ -144,3 +144,42 @@ def test_interrupting_a_conversion_leaves_nothing(tmp_path, how):
     assert stderr == "nbextract: interrupted; nothing was written\n"
     assert not out.exists()
     assert not out.parent.exists() or os.listdir(out.parent) == []
+
+
+# --- well-formed notebooks are read without nbformat: the same cells as nbformat reads --------------------------------
+
+V4_VARIANTS = {
+    "list-sources-and-tags": {
+        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
+        "cells": [
+            {"cell_type": "code", "id": "a", "metadata": {"tags": ["nbextract:train"]}, "source": ["x = 1\n", "y = 2"],
+             "outputs": [], "execution_count": None},
+            {"cell_type": "markdown", "id": "b", "metadata": {}, "source": ["# T", "itle"]},
+            {"cell_type": "raw", "id": "c", "metadata": {}, "source": "raw"},
+        ],
+    },
+    "nbformat-4.0-without-ids": {
+        "nbformat": 4, "nbformat_minor": 0, "metadata": {},
+        "cells": [{"cell_type": "code", "metadata": {}, "source": "# nbextract: infer\ny = f(x)", "outputs": [], "execution_count": 3}],
+    },
+}
+
+
+@pytest.mark.parametrize("notebook", [*V4_VARIANTS, *sorted(p.name for p in (Path(__file__).parents[1] / "sample_notebooks").glob("*.ipynb"))])
+def test_plain_v4_notebooks_read_as_nbformat_reads_them(tmp_path, notebook):
+    from nbextract import read
+
+    if notebook in V4_VARIANTS:
+        text = json.dumps(V4_VARIANTS[notebook])
+    else:
+        text = (Path(__file__).parents[1] / "sample_notebooks" / notebook).read_text(encoding="utf-8")
+    assert read.plain_v4_cells(text) is not None  # the fast path is taken
+    fast = read.read_ipynb(text, "nb.ipynb")
+    through_nbformat = [read.tagged(read.Cell(n, c.source, c.cell_type, tuple(c.metadata.get("tags", ())), c.get("id")))
+                        for n, c in enumerate(read.nbformat_cells(text, "nb.ipynb"), start=1)]
+    assert without_ids(fast) == without_ids(through_nbformat)
+
+
+def without_ids(cells) -> list[tuple]:
+    """Cells without their ids: nbformat gives a 4.0 notebook's cells random ones."""
+    return [(cell.number, cell.source, cell.kind, cell.tags) for cell in cells]
