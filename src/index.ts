@@ -119,7 +119,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
           );
           return;
         }
-        const request = await askConversion(path);
+        // The server knows paths relative to its root, without a drive prefix (such as "RTC:").
+        const request = await askConversion(
+          app.serviceManager.contents.localPath(path)
+        );
         if (!request) {
           return;
         }
