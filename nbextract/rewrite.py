@@ -13,7 +13,7 @@ import libcst as cst
 from .graph import Statement
 from .knowledge import is_device
 from .lift import Lifted, Lifter
-from .slice import PREDICTION_NAME, Artifact, Plan, binds_device, is_no_grad_block
+from .slice import PREDICTION_NAME, Artifact, Plan, binds_device, is_no_grad_block, is_replayable
 
 RESERVED_KEYS = {"batch_size", "device", "artifacts_dir", "workdir"}
 STAGE_FUNCTIONS = {"preprocess": "preprocess", "infer": "infer", "postprocess": "postprocess"}
@@ -58,7 +58,7 @@ class Code:
 def rewrite(plan: Plan) -> Code:
     statements = plan.graph.statements
     lifter = Lifter(Path(plan.graph.document.path).resolve().parent, {value.key for value in plan.config} | RESERVED_KEYS)
-    helper_set = set(plan.helpers) | {index for index in plan.train if statements[index].kind == "class"}
+    helper_set = set(plan.helpers) | class_closure(plan)
     helper_names = sorted({name for index in helper_set for name in statements[index].defines})
     order = ("preprocess", "infer", "postprocess")
     stages = {
@@ -85,6 +85,25 @@ def rewrite(plan: Plan) -> Code:
         train_helper_names=sorted(set(helper_names) & read_in_training),
         train_uses_secrets=uses_secrets(plan, train),
     )
+
+
+def class_closure(plan: Plan) -> set[int]:
+    """The classes training defines (the package imports them from helpers.py to rebuild or unpickle models) with the
+    functions, classes and constants their bodies use."""
+    statements = plan.graph.statements
+    pending = [index for index in plan.train if statements[index].kind == "class"]
+    end = max(plan.train, default=0) + 1
+    found: set[int] = set()
+    while pending:
+        index = pending.pop()
+        if index in found:
+            continue
+        found.add(index)
+        for name in sorted(statements[index].body_reads | statements[index].reads):
+            binder = plan.graph.binder(end, name)
+            if binder is not None and binder in plan.train and is_replayable(plan.graph, binder):
+                pending.append(binder)
+    return {index for index in found if statements[index].kind != "import"}
 
 
 def stage_code(plan: Plan, stage: str, later: list[int], helper_set: set[int]) -> StageCode:

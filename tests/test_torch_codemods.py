@@ -8,6 +8,7 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
+import torch
 
 from nbextract.analyze import analyse
 from nbextract.options import Options
@@ -133,3 +134,50 @@ def test_inference_data_loader_batches_by_the_configured_batch_size(tmp_path):
     stages = code_of(tmp_path, predict=predict).stages
     assert "loader = torch.utils.data.DataLoader(X_new_t, batch_size=batch_size)" in statements(stages["preprocess"].code)
     assert ("batch_size", "config", "batch_size") in [(p.name, p.source, p.key) for p in stages["preprocess"].params]
+
+
+CLASS_WITH_DEPENDENCIES = """\
+import torch
+from torch import nn
+
+DROPOUT = 0.25
+WIDTH = 8
+UNUSED = 3
+
+
+def block(n_in, n_out):
+    return nn.Sequential(nn.Linear(n_in, n_out), nn.ReLU(), nn.Dropout(DROPOUT))
+
+
+class Net(nn.Module):
+    def __init__(self, n_in):
+        super().__init__()
+        self.body = block(n_in, WIDTH)
+        self.head = nn.Linear(WIDTH, 2)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+X = torch.randn(32, 4)
+y = (X[:, 0] > 0).long()
+model = Net(4)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for step in range(5):
+    opt.zero_grad()
+    nn.functional.cross_entropy(model(X), y).backward()
+    opt.step()
+model.eval()
+X_new = torch.randn(6, 4)
+pred = model(X_new).argmax(1)
+"""
+
+
+def test_model_class_moves_to_helpers_with_the_functions_and_constants_it_uses(tmp_path):
+    path = tmp_path / "source.py"
+    path.write_text(CLASS_WITH_DEPENDENCIES)
+    code = rewrite(plan(analyse(path), Options(source=path)))
+    assert code.helper_names == ["DROPOUT", "Net", "WIDTH", "block"]
+    namespace: dict = {}
+    exec(compile("\n".join(code.helper_imports) + "\n" + code.helpers, "helpers.py", "exec"), namespace)
+    assert namespace["Net"](4)(torch.zeros(1, 4)).shape == (1, 2)  # helpers.py alone builds and runs the model
