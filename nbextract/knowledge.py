@@ -41,6 +41,15 @@ SEED_CALLS = frozenset(
     }
 )
 
+# Calls that draw from a global random stream (seeded by SEED_CALLS); generators with their own seed do not.
+RANDOM_CALL_PREFIXES = ("torch.rand", "torch.normal", "torch.bernoulli", "torch.multinomial", "numpy.random.", "random.")
+OWN_STREAM_CALLS = frozenset({"numpy.random.RandomState", "numpy.random.default_rng", "numpy.random.Generator", "random.Random"})
+
+
+def draws_random(name: str) -> bool:
+    return name.startswith(RANDOM_CALL_PREFIXES) and name not in OWN_STREAM_CALLS and not is_seed(name)
+
+
 # PyTorch: which objects share state with a model, so that changing one changes the model.
 PARAMETER_METHODS = frozenset({"parameters", "named_parameters"})  # `Adam(model.parameters())` holds model's weights
 OPTIMIZER_PREFIXES = ("torch.optim.",)  # optimizers and schedulers hold what they are built from (`StepLR(opt)`)

@@ -17,7 +17,7 @@ import networkx as nx
 
 from . import knowledge
 from .errors import ConversionError
-from .graph import NO_LITERAL, Statement, StatementGraph
+from .graph import NO_LITERAL, Finding, Statement, StatementGraph
 from .options import Options
 
 PREDICTION_NAME = "prediction"
@@ -104,7 +104,49 @@ def plan(graph: StatementGraph, options: Options) -> Plan:
         raise
     if graph.broken and reads_unbound_names(result):
         raise graph.broken[0]
+    graph.findings.extend(finding for finding in random_stream_findings(result) if finding not in graph.findings)
     return result
+
+
+def random_stream_findings(result: Plan) -> list[Finding]:
+    """Statements left out of training that draw random numbers between the seed and the last fit: train.py's
+    random stream then differs from the source's, and retrained weights will not match the source's exactly."""
+    statements = result.graph.statements
+    train = set(result.train)
+    seeds = [index for index in result.train if any(knowledge.is_seed(call) for call in statements[index].calls)]
+    fitting = [index for index in result.train if fits(statements[index]) or draws_random(result.graph, statements[index])]
+    if not seeds or not fitting:
+        return []
+    return [
+        Finding(
+            "reproducibility",
+            str(statement.origin),
+            f"draws random numbers after the seed ({statements[seeds[0]].origin}) and before training "
+            f"({statements[fitting[-1]].origin}) but is not training: retrained weights will differ from the "
+            "source's; move it after training or tag its cell nbextract:train",
+        )
+        for statement in statements[seeds[0] + 1 : fitting[-1]]
+        if statement.index not in train and draws_random(result.graph, statement)
+    ]
+
+
+def builds_model(graph: StatementGraph, statement: Statement) -> bool:
+    """Whether the statement makes a torch module (its weights are drawn at random)."""
+    return any(
+        maker.startswith("torch.nn.") or module_class(graph, statement.index, maker) for maker in statement.made_by.values()
+    )
+
+
+def draws_random(graph: StatementGraph, statement: Statement) -> bool:
+    """Random calls, new torch modules, and batches taken from a (shuffling) DataLoader."""
+    if any(knowledge.draws_random(call) for call in statement.calls) or builds_model(graph, statement):
+        return True
+    takes_batches = "iter" in statement.calls or isinstance(statement.node, cst.For)
+    return takes_batches and any(
+        maker.endswith("DataLoader")
+        for name, binder in statement.sources.items()
+        for maker in [graph.statements[binder].made_by.get(name, "")]
+    )
 
 
 def reads_unbound_names(result: Plan) -> bool:

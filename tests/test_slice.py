@@ -903,3 +903,39 @@ def test_the_input_loader_is_not_reported_as_dead_code(planned):
     result, index_of = planned(case)
     fate = result.fates[index_of['new = pd.read_csv("new.csv")']]
     assert "dead code" not in fate.reason
+
+
+RANDOM_DRAWS_BEFORE_TRAINING = script(
+    """
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(0)
+    X = torch.randn(32, 4)
+    y = (X[:, 0] > 0).long()
+    loader = DataLoader(TensorDataset(X, y), batch_size=8, shuffle=True)
+    xb, yb = next(iter(loader))
+    noise = torch.randn(3)
+    model = nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(2):
+        for xb, yb in loader:
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(xb), yb).backward()
+            opt.step()
+    late = torch.randn(2)
+    model.eval()
+    X_new = torch.randn(5, 4)
+    pred = model(X_new).argmax(1)
+    """
+)
+
+
+def test_random_draws_left_out_between_seed_and_training_are_reproducibility_findings(tmp_path):
+    result = plan_script(tmp_path, RANDOM_DRAWS_BEFORE_TRAINING)
+    found = [finding for finding in result.graph.findings if finding.kind == "reproducibility"]
+    assert [finding.origin for finding in found] == ["line 9", "line 10"]  # a peek at a shuffled batch, a dead draw
+    assert all("(line 5)" in finding.message and "(lines 13-17)" in finding.message for finding in found)
+    plan(result.graph, Options(source=tmp_path / "x.py"))
+    assert len([finding for finding in result.graph.findings if finding.kind == "reproducibility"]) == 2
