@@ -182,7 +182,8 @@ def seed_statements(plan: Plan) -> list[str]:
 
 def with_run(data: dict, run) -> dict:
     """The context after --execute: the spec, output description, types and benchmark the run recorded."""
-    libraries = tuple(kind.split(".")[0] for kind in run.artifact_types.values() if "." in kind and not kind.startswith("__main__."))
+    kinds = [*run.artifact_types.values(), run.spec.get("type", ""), run.output_spec.get("type", "")]
+    libraries = tuple(kind.split(".")[0] for kind in kinds if "." in kind and not kind.startswith("__main__."))
     runtime = sorted(set(data["dependencies"]) | set(dependencies.pinned([], libraries)), key=str.lower)
     manifest = {**data["manifest"], "executed": {"python": run.python, "golden": sorted(p for p in run.files if p.startswith("tests/golden/"))}}
     return {

@@ -87,6 +87,17 @@ def test_the_run_gives_artifacts_and_golden_examples_equal_to_the_source(file, e
 
 
 @pytest.mark.parametrize("file", EXECUTED)
+def test_the_libraries_of_the_recorded_input_and_fitted_state_are_inference_dependencies(file, executed):
+    out, _, _ = executed(file)
+    pyproject = (out / "pyproject.toml").read_text()
+    spec = json.loads((out / "artifacts" / "input_profile.json").read_text())["spec"]
+    library = {"pandas": "pandas", "numpy": "numpy"}.get(spec["type"].split(".")[0])
+    if library is not None:
+        assert f'"{library}==' in pyproject, f"{spec['type']} input needs {library} at inference"
+    assert "torch==2" in pyproject if "torch" in file else "torch" not in pyproject
+
+
+@pytest.mark.parametrize("file", EXECUTED)
 def test_the_generated_project_passes_its_tests_golden_included_and_the_linters(file, executed):
     out, _, _ = executed(file)
     result = run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"], out, package_env(out))
