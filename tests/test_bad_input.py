@@ -142,7 +142,11 @@ def test_interrupting_a_conversion_leaves_nothing(tmp_path, how):
     gen_notebook.write_notebook(source, 1000)
     out = tmp_path / "out" / "big"
     process = subprocess.Popen(
-        [str(NBEXTRACT), "convert", str(source), "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [str(NBEXTRACT), "convert", str(source), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=interruptible,
     )
     while cpu_seconds(process.pid) < 2.0 and process.poll() is None:  # past start-up, into the analysis of 1,000 cells
         time.sleep(0.1)
@@ -191,3 +195,8 @@ def test_plain_v4_notebooks_read_as_nbformat_reads_them(tmp_path, notebook):
 def without_ids(cells) -> list[tuple]:
     """Cells without their ids: nbformat gives a 4.0 notebook's cells random ones."""
     return [(cell.number, cell.source, cell.kind, cell.tags) for cell in cells]
+
+
+def interruptible() -> None:
+    """Ctrl-C as a terminal gives it: pytest-xdist workers ignore SIGINT, and their children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

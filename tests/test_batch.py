@@ -17,6 +17,7 @@ import pytest
 
 from nbextract import batch
 from nbextract.cli import main, progress_bar
+from test_bad_input import interruptible
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import gen_notebook  # noqa: E402
@@ -283,6 +284,7 @@ def test_interrupting_a_batch_leaves_no_half_written_package_and_no_worker(tmp_p
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=interruptible,
     )
     first = process.stderr.readline()  # the first finished source: the others are being converted right now
     assert first.startswith("nbextract: [1/6]"), first
