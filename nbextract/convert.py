@@ -55,8 +55,9 @@ def refuse_leaks(files: dict[str, str | bytes], statements: StatementGraph) -> N
     """The last line of defence: no secret, nor its last 8 characters, may reach any file of the project."""
     for origin, secret in statements.secrets:
         pieces = {secret.value, secret.value[-8:]} if len(secret.value) >= 8 else {secret.value}
-        for path, text in files.items():
-            if any(piece in text for piece in (pieces if isinstance(text, str) else {p.encode() for p in pieces})):
+        as_bytes = {piece.encode() for piece in pieces}
+        for path, content in files.items():
+            if any(piece in content for piece in (pieces if isinstance(content, str) else as_bytes)):
                 raise ConversionError(
                     f"a {secret.kind} ({origin}) would reach {path}; move it to the environment variable "
                     f"{secret.env} in the source, or tag its cell nbextract:skip",

@@ -44,7 +44,6 @@ class Run:
     spec: dict = field(default_factory=dict)
     output_spec: dict = field(default_factory=dict)
     artifact_types: dict[str, str] = field(default_factory=dict)
-    drift_reference: bool = False
     benchmark: str = ""
     python: str = ""
 
@@ -239,7 +238,6 @@ def collected(folder: Path) -> Run:
         spec=facts["spec"],
         output_spec=facts["output_spec"],
         artifact_types=facts["artifact_types"],
-        drift_reference=bool(facts["statistics"]),
         python=facts["python"],
     )
 
