@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import ast
 import bisect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.matchers as m
 import networkx as nx
+from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
+    BaseAssignment,
     BuiltinAssignment,
     GlobalScope,
     ImportAssignment,
     PositionProvider,
+    QualifiedName,
+    QualifiedNameSource,
+    Scope,
     ScopeProvider,
 )
 
@@ -44,6 +49,11 @@ from .magics import PARSE_ERRORS, CodeCell, MagicDecision
 from .secrets import Secret, find_in, redact
 
 NO_LITERAL = object()
+SEGMENT = 64
+"""Statements per scope analysis. libcst's ScopeProvider resolves each use of a name against every binding of that name
+in its scope, so one module of a whole notebook that rebinds `df` hundreds of times costs the square of its length;
+segments of this many statements keep it linear, and GlobalBindings answers for names bound in other segments."""
+GLOBAL = 0
 
 
 @dataclass
@@ -358,10 +368,10 @@ class FactsCollector(cst.CSTVisitor):
 
     METADATA_DEPENDENCIES = (ScopeProvider,)
 
-    def __init__(self, statements: list[Statement], imported: frozenset[str], variables: frozenset[str]) -> None:
+    def __init__(self, statements: list[Statement], bindings: GlobalBindings) -> None:
         super().__init__()
-        self.imported = imported
-        self.variables = variables
+        self.bindings = bindings
+        self.imported, self.variables = bindings.imported_and_variables()
         self.by_id = {id(statement.node): statement for statement in statements}
         self.current: Statement | None = None
         self.owner: dict[int, Statement] = {}
@@ -373,6 +383,7 @@ class FactsCollector(cst.CSTVisitor):
         self.loop_targets: list[set[str]] = []
         self.loop_local: set[int] = set()
         self.derived: dict[tuple[int, str], tuple[list[cst.Name], list[cst.Name]]] = {}
+        self.value_calls: list[list[tuple[cst.Call, set[str]]]] = []
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if id(node) in self.by_id:
@@ -395,8 +406,11 @@ class FactsCollector(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         if self.current is None:
             return
+        names = self.call_names(node)
+        if self.value_calls:
+            self.value_calls[-1].append((node, names))
         if not self.function_depth:
-            self.current.calls |= self.call_names(node)
+            self.current.calls |= names
             if isinstance(node.func, cst.Name):
                 self.facts[self.current.index].user_calls.append(node)
         if isinstance(node.func, cst.Attribute):
@@ -426,13 +440,18 @@ class FactsCollector(cst.CSTVisitor):
         if self.current is not None and node is self.current.node:
             self.current.bases = {name for base in node.bases for name in self.qualified_names(base.value)}
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        """Remember what the bound names share state with (optimizers) and are computed from (for backward)."""
+    def visit_Assign_value(self, node: cst.Assign) -> None:
+        self.value_calls.append([])
+
+    def leave_Assign_value(self, node: cst.Assign) -> None:
+        """Remember what the bound names share state with (optimizers) and are computed from (for backward), from the
+        calls of the assigned value, met on the way through it."""
+        calls = self.value_calls.pop()
         if self.current is None:
             return
-        sharing, derived = self.shared_with(node.value), called_with(node.value)
+        sharing, derived = shared_with(calls), called_with(calls)
         maker = maker_call(node.value)
-        made_by = sorted(self.call_names(maker)) if maker is not None else []
+        made_by = sorted(next((names for call, names in calls if call is maker), set()))
         for target in node.targets:
             if isinstance(target.target, cst.Name):
                 key = self.binding_key(target.target)
@@ -440,16 +459,6 @@ class FactsCollector(cst.CSTVisitor):
                 self.derived[key] = derived
                 if made_by and not self.function_depth:
                     self.current.made_by[target.target.value] = made_by[0]
-
-    def shared_with(self, value: cst.BaseExpression) -> list[cst.Name]:
-        """`model` in `Adam(model.parameters())`; `opt` in `torch.optim.lr_scheduler.StepLR(opt)`."""
-        shared = []
-        for call in m.findall(value, m.Call()):
-            if isinstance(call.func, cst.Attribute) and call.func.attr.value in PARAMETER_METHODS:
-                shared.append(root_name(call.func.value))
-            elif any(name.startswith(OPTIMIZER_PREFIXES) for name in self.qualified_names(call.func)):
-                shared.extend(arg.value for arg in call.args if isinstance(arg.value, cst.Name) and arg.keyword is None)
-        return [name for name in shared if name is not None]
 
     def computed_from(self, name: cst.Name) -> list[cst.Name]:
         """What the value of `name` was computed from: the models called for it, and the values passed to them,
@@ -468,17 +477,29 @@ class FactsCollector(cst.CSTVisitor):
         return [found_name for found_name in found if self.binding_key(found_name) != self.binding_key(name)]
 
     def binding_key(self, name: cst.Name) -> tuple[int, str]:
-        """The scope that binds `name` as seen from this use (the global scope for a global read in a function)."""
+        """The scope that binds `name` as seen from this use: GLOBAL for the source's globals (a global read in a
+        function too, and a name bound nowhere, which Python looks up in the globals), else the id of its local scope."""
+        assignments = self.assignments_of(name)
+        if not assignments or isinstance(assignments[0].scope, GlobalScope):
+            return GLOBAL, name.value
+        return id(assignments[0].scope), name.value
+
+    def assignments_of(self, name: cst.Name) -> list[BaseAssignment]:
+        """The bindings `name` refers to where it is used: those of the function (class, comprehension) scope that binds
+        it, else every global binding of the name in the whole source, whichever segment holds it."""
         scope = self.get_metadata(ScopeProvider, name, None)
-        if scope is not None and name.value in scope:
-            assignments = [a for a in scope[name.value] if not isinstance(a, BuiltinAssignment)]
-            if assignments:
-                scope = assignments[0].scope
-        return id(scope), name.value
+        found = [a for a in scope[name.value] if not isinstance(a, BuiltinAssignment)] if scope is not None else []
+        if found and not isinstance(found[0].scope, GlobalScope):
+            return found
+        return self.bindings.assignments.get(name.value, found)
 
     def qualified_names(self, node: cst.BaseExpression) -> set[str]:
+        """Qualified names from the scope of this segment, or from the segments that bind the name when this one
+        knows it only as a builtin or not at all."""
         scope = self.get_metadata(ScopeProvider, node, None)
         names = scope.get_qualified_names_for(node) if scope is not None else set()
+        if all(qualified.source is QualifiedNameSource.BUILTIN for qualified in names):
+            names = self.bindings.qualified_names(node) or names
         return {qualified.name.removeprefix("builtins.") for qualified in names}
 
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
@@ -513,10 +534,7 @@ class FactsCollector(cst.CSTVisitor):
             self.facts[self.current.index].deferred_reads.add(node.target.value)
 
     def is_global(self, name: cst.Name) -> bool:
-        scope = self.get_metadata(ScopeProvider, name, None)
-        if scope is None or name.value not in scope:
-            return False
-        return any(isinstance(assignment.scope, GlobalScope) for assignment in scope[name.value])
+        return any(isinstance(assignment.scope, GlobalScope) for assignment in self.assignments_of(name))
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         self.assigned_target(node.target)
@@ -549,10 +567,7 @@ class FactsCollector(cst.CSTVisitor):
         for other in self.sharing.get(key, []):
             self.mutated(other, shared=True, seen=seen | {key})
         scope = self.get_metadata(ScopeProvider, name, None)
-        if scope is None or name.value not in scope:
-            assignments = []
-        else:
-            assignments = [a for a in scope[name.value] if not isinstance(a, BuiltinAssignment)]
+        assignments = self.assignments_of(name)
         if assignments and all(isinstance(a.node, (cst.FunctionDef, cst.ClassDef)) for a in assignments):
             return
         if isinstance(scope, GlobalScope):
@@ -610,13 +625,27 @@ def maker_call(value: cst.BaseExpression) -> cst.Call | None:
     return value
 
 
-def called_with(value: cst.BaseExpression) -> tuple[list[cst.Name], list[cst.Name]]:
-    """The variables called in `value` (`model(x)`, `criterion(out, y)`) and the variables passed to them: what a
-    tensor computed by it may carry gradients back to. Arguments of methods (`x.to(device)`) are not."""
+def shared_with(calls: list[tuple[cst.Call, set[str]]]) -> list[cst.Name]:
+    """Among the calls of an assigned value (with their qualified names): `model` in `Adam(model.parameters())`;
+    `opt` in `torch.optim.lr_scheduler.StepLR(opt)`."""
+    shared = []
+    for call, names in calls:
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in PARAMETER_METHODS:
+            shared.append(root_name(call.func.value))
+        elif any(name.startswith(OPTIMIZER_PREFIXES) for name in names):
+            shared.extend(arg.value for arg in call.args if isinstance(arg.value, cst.Name) and arg.keyword is None)
+    return [name for name in shared if name is not None]
+
+
+def called_with(calls: list[tuple[cst.Call, set[str]]]) -> tuple[list[cst.Name], list[cst.Name]]:
+    """Among the calls of an assigned value: the variables called (`model(x)`, `criterion(out, y)`) and the variables
+    passed to them, what a tensor computed by it may carry gradients back to. Arguments of methods (`x.to(device)`) are
+    not."""
     called, passed = [], []
-    for call in m.findall(value, m.Call(func=m.Name())):
-        called.append(call.func)
-        passed.extend(arg.value for arg in call.args if isinstance(arg.value, cst.Name))
+    for call, _ in calls:
+        if isinstance(call.func, cst.Name):
+            called.append(call.func)
+            passed.extend(arg.value for arg in call.args if isinstance(arg.value, cst.Name))
     return called, passed
 
 
@@ -633,19 +662,17 @@ def is_false(node: cst.BaseExpression) -> bool:
 
 def collect_facts(statements: list[Statement]) -> tuple[dict[int, Facts], list[Finding]]:
     """Fill defines, reads and calls of every statement; return the deferred facts and findings (star imports)."""
-    module = cst.Module(body=[statement.node for statement in statements])
-    wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
-    scope_of = wrapper.resolve(ScopeProvider)
-    imported, variables = global_names(scope_of[module])
-    collector = FactsCollector(statements, imported, variables)
-    wrapper.visit(collector)
-    scopes = {scope for scope in scope_of.values() if scope is not None}
+    segments = [Segment.of(statements[start : start + SEGMENT]) for start in range(0, len(statements), SEGMENT)]
+    collector = FactsCollector(statements, GlobalBindings.of(segments))
+    for segment in segments:
+        segment.wrapper.visit(collector)
     findings = []
-    for scope in scopes:
-        for assignment in scope.assignments:
-            record_assignment(collector, assignment)
-        for access in scope.accesses:
-            record_access(collector, access)
+    for segment in segments:
+        for scope in segment.scopes():
+            for assignment in scope.assignments:
+                record_assignment(collector, assignment)
+            for access in scope.accesses:
+                record_access(collector, access)
     for statement in statements:
         statement.literal = literal_of(statement.node)
         if statement.kind == "import" and isinstance(statement.node.body[0].names, cst.ImportStar):
@@ -653,13 +680,64 @@ def collect_facts(statements: list[Statement]) -> tuple[dict[int, Facts], list[F
     return collector.facts, findings
 
 
-def global_names(scope: GlobalScope) -> tuple[frozenset[str], frozenset[str]]:
-    """Global names bound only by imports (modules), and names bound by anything else (variables)."""
-    imported, variables = set(), set()
-    for assignment in scope.assignments:
-        if not isinstance(assignment, BuiltinAssignment):
-            (imported if isinstance(assignment, ImportAssignment) else variables).add(assignment.name)
-    return frozenset(imported - variables), frozenset(variables)
+@dataclass
+class Segment:
+    """Consecutive statements analysed as one module by libcst's ScopeProvider."""
+
+    wrapper: cst.MetadataWrapper
+    scope_of: Mapping[cst.CSTNode, Scope | None]
+
+    @classmethod
+    def of(cls, statements: list[Statement]) -> Segment:
+        module = cst.Module(body=[statement.node for statement in statements])
+        wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
+        return cls(wrapper, wrapper.resolve(ScopeProvider))
+
+    @property
+    def global_scope(self) -> GlobalScope:
+        return self.scope_of[self.wrapper.module]
+
+    def scopes(self) -> set[Scope]:
+        return {scope for scope in self.scope_of.values() if scope is not None}
+
+
+@dataclass
+class GlobalBindings:
+    """Every global binding of the source by name, whichever segment holds it, and the segments' global scopes that
+    import each imported name."""
+
+    assignments: dict[str, list[BaseAssignment]]
+    importers: dict[str, list[GlobalScope]]
+
+    @classmethod
+    def of(cls, segments: list[Segment]) -> GlobalBindings:
+        assignments: dict[str, list[BaseAssignment]] = {}
+        importers: dict[str, list[GlobalScope]] = {}
+        for segment in segments:
+            for assignment in segment.global_scope.assignments:
+                if isinstance(assignment, BuiltinAssignment):
+                    continue
+                assignments.setdefault(assignment.name, []).append(assignment)
+                if isinstance(assignment, ImportAssignment) and segment.global_scope not in importers.get(assignment.name, []):
+                    importers.setdefault(assignment.name, []).append(segment.global_scope)
+        return cls(assignments, importers)
+
+    def imported_and_variables(self) -> tuple[frozenset[str], frozenset[str]]:
+        """Global names bound only by imports (modules), and names bound by anything else (variables)."""
+        variables = {name for name, found in self.assignments.items() if not all(isinstance(a, ImportAssignment) for a in found)}
+        return frozenset(self.importers.keys() - variables), frozenset(variables)
+
+    def qualified_names(self, node: cst.BaseExpression) -> set[QualifiedName]:
+        """What a segment that does not bind the root of `node` would have said, had it seen the whole source: the
+        imports of it (as the scopes that import it name them) and, for a variable, its own dotted name."""
+        full_name = get_full_name_for_node(node)
+        if full_name is None:
+            return set()
+        root = full_name.partition(".")[0]
+        names = {name for scope in self.importers.get(root, []) for name in scope.get_qualified_names_for(full_name)}
+        if any(not isinstance(a, ImportAssignment) for a in self.assignments.get(root, [])):
+            names.add(QualifiedName(full_name, QualifiedNameSource.LOCAL))
+        return names
 
 
 def record_assignment(collector: FactsCollector, assignment) -> None:
@@ -681,8 +759,8 @@ def record_access(collector: FactsCollector, access) -> None:
     if not isinstance(root, cst.Name):
         return
     referents = [ref for ref in access.referents if not isinstance(ref, BuiltinAssignment)]
-    if access.referents and not referents:
-        return
+    if access.referents and not referents and root.value not in collector.bindings.assignments:
+        return  # a builtin, bound nowhere in the source
     if referents and not any(isinstance(ref.scope, GlobalScope) for ref in referents):
         return
     statement = collector.owner.get(id(access.node))

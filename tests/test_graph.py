@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from nbextract import graph
 from nbextract.analyze import analyse
 from nbextract.errors import ReadError
 
@@ -39,6 +40,29 @@ def statement(sg, first: str):
 # Each case: cell sources (one statement per cell, or more where the case needs it) and the exact set of edges.
 # Every case runs twice: one statement group per cell, and everything in a single cell; the edges must agree.
 EDGE_CASES = [
+    pytest.param(
+        ["import numpy as np", "def f():\n    np.random.seed(0)", "f()", "z = np.zeros(2)"],
+        {
+            ("import numpy as np", "f()", "np"),
+            ("def f():", "f()", "f"),
+            ("import numpy as np", "z = np.zeros(2)", "np"),
+        },
+        id="module-method-in-a-function-does-not-rebind-the-module",
+    ),
+    pytest.param(
+        ["def helper(x):\n    return x", "def g():\n    helper.calls = 1", "g()", "y = helper(1)"],
+        {
+            ("def g():", "g()", "g"),
+            ("def helper(x):", "g()", "helper"),
+            ("def helper(x):", "y = helper(1)", "helper"),
+        },
+        id="attribute-set-on-a-source-function-does-not-rebind-it",
+    ),
+    pytest.param(
+        ["input = 5", "def f():\n    return input", "y = f()"],
+        {("input = 5", "y = f()", "input"), ("def f():", "y = f()", "f")},
+        id="global-that-shadows-a-builtin-is-read-by-a-function",
+    ),
     pytest.param(
         ["x = 1", "y = x + 1"],
         {("x = 1", "y = x + 1", "x")},
@@ -411,9 +435,16 @@ EDGE_CASES = [
 ]
 
 
+@pytest.fixture(params=[graph.SEGMENT, 1], ids=["segments", "segment-per-statement"])
+def segmented(request, monkeypatch):
+    """Scope analysis in the default segments, and with each statement a segment of its own: whatever a segment does not
+    see of the others (imports, globals, optimizers, defs) must come out the same."""
+    monkeypatch.setattr(graph, "SEGMENT", request.param)
+
+
 @pytest.mark.parametrize("layout", ["cell-per-statement", "single-cell"])
 @pytest.mark.parametrize(("cells", "expected"), EDGE_CASES)
-def test_edges(graph_of, cells, expected, layout):
+def test_edges(graph_of, cells, expected, layout, segmented):
     sources = cells if layout == "cell-per-statement" else ["\n".join(cells)]
     assert edges(graph_of(*sources)) == expected
 
@@ -433,7 +464,7 @@ def test_edges(graph_of, cells, expected, layout):
         pytest.param(["class A:\n    z = 1"], "class A:", {"A"}, {"z"}, id="class-attributes"),
     ],
 )
-def test_defines(graph_of, cells, first, defines, not_defined):
+def test_defines(graph_of, cells, first, defines, not_defined, segmented):
     found = statement(graph_of(*cells), first)
     assert found.defines == defines
     assert not (found.defines & not_defined)
@@ -448,7 +479,7 @@ def test_defines(graph_of, cells, first, defines, not_defined):
         pytest.param(["class Net:\n    pass"], set(), id="no-base"),
     ],
 )
-def test_class_bases_are_qualified(graph_of, cells, bases):
+def test_class_bases_are_qualified(graph_of, cells, bases, segmented):
     (net,) = [s for s in graph_of(*cells).statements if first_line(s).startswith("class Net")]
     assert net.bases == bases
 
