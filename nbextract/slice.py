@@ -96,6 +96,8 @@ class Plan:
 
 def plan(graph: StatementGraph, options: Options) -> Plan:
     """The plan, or, when a cell set aside for a syntax error may be what it lacks, that cell's error."""
+    if not graph.statements and not graph.broken:
+        raise conversion_error(graph, nothing_to_convert(graph))
     try:
         result = plan_statements(graph, options)
     except ConversionError:
@@ -106,6 +108,13 @@ def plan(graph: StatementGraph, options: Options) -> Plan:
         raise graph.broken[0]
     graph.findings.extend(finding for finding in random_stream_findings(result) if finding not in graph.findings)
     return result
+
+
+def nothing_to_convert(graph: StatementGraph) -> str:
+    """Why a source without a statement to convert cannot be converted, and what to do."""
+    if graph.skipped:
+        return "every statement is in a cell tagged nbextract:skip; untag the cells that load data, train and predict"
+    return "no code to convert (no code cells, or only blank and comment lines); add the code that trains and predicts"
 
 
 def random_stream_findings(result: Plan) -> list[Finding]:

@@ -56,9 +56,11 @@ FAILING = {
     "json-cells-not-a-list": ("cells.ipynb", '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": {}}', 2, "notebook"),
     "truncated-half-notebook": ("half.ipynb", notebook(IMPORTS, TRAIN, PREDICT)[:150], 2, "not a valid notebook"),
     "empty-file-notebook": ("empty.ipynb", "", 2, "not a valid notebook"),
-    "notebook-without-cells": ("nocells.ipynb", notebook(), 1, "no prediction call found"),
-    "markdown-only-notebook": ("notes.ipynb", notebook("# Title", "Some text", kinds="mm"), 1, "no prediction call found"),
-    "blank-code-cells-only": ("blank.ipynb", notebook("", "   \n\n", "# a comment"), 1, "no prediction call found"),
+    "notebook-without-cells": ("nocells.ipynb", notebook(), 1, "no code to convert (no code cells"),
+    "markdown-only-notebook": ("notes.ipynb", notebook("# Title", "Some text", kinds="mm"), 1, "no code to convert (no code cells"),
+    "blank-code-cells-only": ("blank.ipynb", notebook("", "   \n\n", "# a comment"), 1, "no code to convert (no code cells"),
+    "empty-script": ("empty.py", "", 1, "no code to convert"),
+    "every-cell-skipped": ("skipped.ipynb", notebook(f"# nbextract: skip\n{TRAIN}", f"# nbextract: skip\n{PREDICT}"), 1, "every statement is in a cell tagged nbextract:skip"),
     "syntax-error-named-by-cell-and-line": (
         "typo.ipynb", notebook(IMPORTS, TRAIN, "X_new = X[100:]\n\ny_pred = clf.predict(X_new"), 2, ", cell 3, line 3: syntax error"
     ),
