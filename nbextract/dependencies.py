@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -30,9 +32,52 @@ def top_level_modules(import_lines: list[str]) -> list[str]:
     return modules
 
 
+@dataclass(frozen=True)
+class Installed:
+    """A distribution with its top_level.txt names and the text of its RECORD (read once: the cheap files)."""
+
+    distribution: metadata.Distribution
+    declared: tuple[str, ...]
+    record: str
+
+
 @lru_cache(maxsize=1)
-def distributions() -> dict[str, list[str]]:
-    return metadata.packages_distributions()
+def installed() -> list[Installed]:
+    return [
+        Installed(dist, tuple((dist.read_text("top_level.txt") or "").split()), dist.read_text("RECORD") or "")
+        for dist in metadata.distributions()
+    ]
+
+
+@lru_cache(maxsize=None)
+def distribution_of(module: str) -> str | None:
+    """The first name `metadata.packages_distributions()` maps `module` to, found by its own rule (top_level.txt,
+    else the names inferred from the files) without reading every distribution's metadata and file list."""
+    infer = getattr(metadata, "_top_level_inferred", None)
+    if infer is None and sys.version_info >= (3, 11):
+        return next(iter(metadata.packages_distributions().get(module, [])), None)
+    provider = next((entry for entry in installed() if provides(entry, module, infer)), None)
+    return None if provider is None else provider.distribution.metadata["Name"]
+
+
+def provides(entry: Installed, module: str, infer: Callable | None) -> bool:
+    """packages_distributions()'s rule, inferring names from the files (none before Python 3.11) only when RECORD is
+    absent or may list `module` without showing a `module/....py` file, which every version infers as `module`."""
+    if entry.declared or infer is None:
+        return module in entry.declared
+    if entry.record and not may_list(entry.record, module):
+        return False
+    return lists_package(entry.record, module) or module in set(infer(entry.distribution))
+
+
+def may_list(record: str, module: str) -> bool:
+    """Whether RECORD may hold a path inferred as top-level `module`: one whose first part is `module`
+    (`module/...`, `./module/...`), or a file `module.<suffix>` or `module` (a CSV field may be quoted)."""
+    return module in record and re.search(rf'(?m)^"?(?:\./)*{re.escape(module)}(?:[/.,"\r]|$)', record) is not None
+
+
+def lists_package(record: str, module: str) -> bool:
+    return module in record and re.search(rf"(?m)^{re.escape(module)}/[^,\"\n]*\.py,", record) is not None
 
 
 @dataclass(frozen=True)
@@ -64,7 +109,7 @@ def pinned(import_lines: list[str], extra: tuple[str, ...] = (), declared: Decla
         if module in declared.overrides:
             requirements.add(declared.overrides[module])
             continue
-        name = (distributions().get(module) or [ALIASES.get(module, module)])[0]
+        name = distribution_of(module) or ALIASES.get(module, module)
         requirements.add(declared_or_installed(name, declared))
     return sorted(requirements, key=str.lower)
 

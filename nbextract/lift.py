@@ -14,7 +14,7 @@ from pathlib import Path
 import libcst as cst
 
 from .graph import NO_LITERAL, Statement
-from .knowledge import looks_like_path
+from .knowledge import PATH_SUFFIXES, looks_like_path
 
 LIFTED_KEYWORDS = {
     "random_state": "random seed of {call}; any integer, changing it changes the fitted model",
@@ -26,6 +26,7 @@ LIFTED_KEYWORDS = {
     "test_size": "share of the data held out by {call}; between 0 and 1 (0.1-0.3 is usual)",
 }
 SETTINGS = "project_settings"
+EMPTY_MODULE = cst.Module(body=[])
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class Lifter:
         return key
 
     def lift(self, node: cst.BaseStatement, statement: Statement) -> cst.BaseStatement:
+        """The node with its values lifted; visited only when its code may hold one (most statements cannot)."""
+        if statement.literal is NO_LITERAL and not may_lift_argument(EMPTY_MODULE.code_for_node(node)):
+            return node
         return node.visit(LiftValues(self, statement))
 
     def is_data_path(self, text: str) -> bool:
@@ -70,12 +74,24 @@ class Lifter:
         return path.exists() or path.parent.is_dir()
 
 
+def may_lift_argument(code: str) -> bool:
+    """False for code with no argument to lift: one names a keyword of LIFTED_KEYWORDS, or is a string naming a
+    path, which has a slash or a known suffix in the code itself or is written with a backslash escape."""
+    lowered = code.lower()
+    return (
+        any(keyword in code for keyword in LIFTED_KEYWORDS)
+        or "/" in code
+        or "\\" in code
+        or any(suffix in lowered for suffix in PATH_SUFFIXES)
+    )
+
+
 class LiftValues(cst.CSTTransformer):
     def __init__(self, lifter: Lifter, statement: Statement) -> None:
         super().__init__()
         self.lifter = lifter
         self.statement = statement
-        self.calls: list[str] = []
+        self.calls: list[cst.BaseExpression] = []
 
     def setting(self, key: str) -> cst.Attribute:
         return cst.Attribute(cst.Name(SETTINGS), cst.Name(key))
@@ -93,26 +109,31 @@ class LiftValues(cst.CSTTransformer):
         return updated_node.with_changes(value=self.setting(key))
 
     def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(cst.Module(body=[]).code_for_node(node.func))
+        self.calls.append(node.func)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         self.calls.pop()
         return updated_node
 
+    def call(self) -> str:
+        """The code of the function the innermost call calls."""
+        return EMPTY_MODULE.code_for_node(self.calls[-1])
+
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
         if not self.calls:
             return updated_node
-        call = self.calls[-1]
         value = literal_value(original_node.value)
         if value is NO_LITERAL:
             return updated_node
         keyword = original_node.keyword.value if original_node.keyword is not None else None
         if keyword in LIFTED_KEYWORDS and toml_scalar(value):
-            key = self.lifter.key_for(keyword, value, str(self.statement.origin), LIFTED_KEYWORDS[keyword].format(call=call))
+            affects = LIFTED_KEYWORDS[keyword].format(call=self.call())
+            key = self.lifter.key_for(keyword, value, str(self.statement.origin), affects)
             return updated_node.with_changes(value=self.setting(key))
         if isinstance(value, str) and self.lifter.is_data_path(value):
             stem = Path(value).name.replace(".", "_") or "path"
-            key = self.lifter.key_for(stem, value, str(self.statement.origin), f"file read or written by {call}", True)
+            affects = f"file read or written by {self.call()}"
+            key = self.lifter.key_for(stem, value, str(self.statement.origin), affects, True)
             return updated_node.with_changes(value=self.setting(key))
         return updated_node
 

@@ -6,12 +6,14 @@ key or `os.environ[...]` key). A Secret never shows its value in str() or repr()
 
 from __future__ import annotations
 
+import ast
 import base64
 import binascii
 import math
 import re
+import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
@@ -213,23 +215,20 @@ class SecretFinder(cst.CSTVisitor):
         self.names.pop()
 
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        if id(node) in self.not_values:
-            return
-        value = node.evaluated_value
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
-        name = self.names[-1] if self.names else None
-        self.found += scan_literal(value, name, self.line(node.value))
+        if id(node) not in self.not_values:
+            self.scan(as_text(node.evaluated_value), node.value)
 
     def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
-        name = self.names[-1] if self.names else None
-        self.found += scan_literal(node.value, name, self.line(node.value))
+        self.scan(node.value, node.value)
 
-    def line(self, text: str) -> int:
-        """Line of the literal: literals are visited in source order, so the n-th visit of a text is its n-th
-        occurrence in the code."""
+    def scan(self, value: str, text: str) -> None:
+        """Scans the value of the literal written `text`. Literals are visited in source order, so the n-th visit of a
+        text is its n-th occurrence in the code: its line is looked up only when it holds a secret."""
         self.seen[text] += 1
-        return line_of(self.code, text, self.seen[text])
+        found = scan_literal(value, self.names[-1] if self.names else None, 0)
+        if found:
+            line = line_of(self.code, text, self.seen[text])
+            self.found += [replace(secret, line=line) for secret in found]
 
 
 def target_name(target: cst.BaseExpression) -> str | None:
@@ -255,8 +254,40 @@ def line_of(code: str, text: str, occurrence: int = 1) -> int:
     return code.count("\n", 0, position) + 1
 
 
+def as_text(value: str | bytes) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def may_fire(value: str) -> bool:
+    """False for a value no detector fires on whatever its name: every token shape, URL with a password,
+    random-looking or high-entropy value is 8 characters or more, and a shorter secret is a `pwd=...` field."""
+    return len(value) >= 8 or "=" in value
+
+
+def may_hold_secret(code: str) -> bool:
+    """False only for code none of whose literals can hold a secret: code without a quote has no literal; else
+    Python's own parser (far cheaper than a libcst visit) gives the value of each literal (adjacent literals joined,
+    which can only make a value longer). An f-string, or code `ast` cannot parse, may hold one."""
+    if "'" not in code and '"' not in code:
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True
+    return any(isinstance(node, ast.JoinedStr) or may_fire_constant(node) for node in ast.walk(tree))
+
+
+def may_fire_constant(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and may_fire(as_text(node.value))
+
+
 def find_in(node: cst.CSTNode, code: str) -> list[Secret]:
-    """Secrets in a parsed node whose source text is `code` (lines are relative to it)."""
+    """Secrets in a parsed node whose source text is `code` (lines are relative to it); the node is visited only
+    when its code may hold one."""
+    if not may_hold_secret(code):
+        return []
     finder = SecretFinder(code)
     node.visit(finder)
     return finder.found

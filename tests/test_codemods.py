@@ -8,7 +8,7 @@ import libcst as cst
 import pytest
 
 from nbextract.analyze import analyse
-from nbextract.lift import Lifter
+from nbextract.lift import Lifter, LiftValues, may_lift_argument
 from nbextract.rewrite import provenance, sets_environment
 
 
@@ -82,3 +82,30 @@ def test_device_resolved_at_run_time(tmp_path, source, expected):
     statement = analyse(path).statements[0]
     node = provenance(statement.node, statement, "resolve_device(project_settings.device)")
     assert cst.Module(body=[node.with_changes(leading_lines=[])]).code == expected
+
+
+LIFT_PRE_CHECK = [
+    # code, whether the lifter may have an argument to lift in it
+    ('df["f10"] = clip_outliers(df["f7"], q=0.95)\n', False),
+    ('stats = df.groupby("region").mean()\n', False),
+    ("split(X, y, random_state=7)\n", True),
+    ('df = pd.read_csv("data/train.csv")\n', True),
+    ('df = pd.read_csv("train.CSV")\n', True),
+    ('df = pd.read_csv("data\\x2ftrain")\n', True),
+]
+
+
+@pytest.mark.parametrize("code, may_lift", LIFT_PRE_CHECK, ids=[case[0].strip() for case in LIFT_PRE_CHECK])
+def test_lift_pre_check(code, may_lift):
+    assert may_lift_argument(code) is may_lift
+
+
+@pytest.mark.parametrize("source", ['df["f10"] = clip(df["f7"], q=0.95)\n', 'df = pd.read_csv("data\\x2ftrain.csv")\n'])
+def test_statement_the_pre_check_skips_or_lets_through_lifts_as_a_full_visit_does(tmp_path, source):
+    (tmp_path / "data").mkdir()
+    path = tmp_path / "source.py"
+    path.write_text(source)
+    statement = analyse(path).statements[0]
+    visited = statement.node.visit(LiftValues(Lifter(tmp_path, set()), statement))
+    lifted = Lifter(tmp_path, set()).lift(statement.node, statement)
+    assert cst.Module(body=[lifted]).code == cst.Module(body=[visited]).code

@@ -9,7 +9,7 @@ from importlib import metadata
 import pytest
 
 from nbextract.convert import convert
-from nbextract.dependencies import Declared, pinned
+from nbextract.dependencies import Declared, distribution_of, lists_package, may_list, pinned
 from nbextract.options import Options
 
 JOBLIB = f"joblib=={metadata.version('joblib')}"
@@ -63,3 +63,29 @@ def test_a_local_version_label_is_not_pinned():
     pytest.importorskip("torch")
     assert metadata.version("torch").endswith("+cpu")
     assert pinned(["import torch"]) == [f"torch=={metadata.version('torch').split('+')[0]}"]
+
+
+@pytest.mark.parametrize("module", ["numpy", "sklearn", "joblib", "yaml", "PIL", "torch", "not_installed_anywhere"])
+def test_distribution_of_is_the_first_distribution_packages_distributions_names(module):
+    assert distribution_of(module) == (metadata.packages_distributions().get(module) or [None])[0]
+
+
+def test_distribution_of_agrees_with_packages_distributions_for_every_installed_module():
+    mapped = metadata.packages_distributions()
+    first = {module: names[0] for module, names in mapped.items()}
+    assert {module: distribution_of(module) for module in mapped} == first
+
+
+RECORDS = [
+    # RECORD text, module, may list it, lists a module/....py file
+    ("numpy/__init__.py,sha256=x,1\n", "numpy", True, True),
+    ("pandas/core/arrays/numpy_.py,sha256=x,1\n", "numpy", False, False),
+    ("six.py,sha256=x,1\n", "six", True, False),
+    ('"./numpy/a,b.py",sha256=x,1\n', "numpy", True, False),
+    ("numpy/.libs/x.so,sha256=x,1\n", "numpy", True, False),
+]
+
+
+@pytest.mark.parametrize("record, module, may, package", RECORDS)
+def test_record_pre_checks(record, module, may, package):
+    assert (may_list(record, module), lists_package(record, module)) == (may, package)

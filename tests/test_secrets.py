@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 from secrets_corpus import LOOKALIKES, PLANTED
 
-from nbextract.secrets import Secret, detect
+from nbextract.secrets import Secret, detect, may_fire, may_hold_secret, scan_literal
 
 ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*\Z")
 
@@ -152,3 +152,33 @@ def test_secret_str_and_repr_hide_the_value():
     assert detected, "nothing detected to check"
     leaks = [s.kind for s in detected if s.value in str(s) or s.value in repr(s)]
     assert not leaks, f"str()/repr() show the value for: {sorted(set(leaks))}"
+
+
+# --- the pre-check that spares most statements a visit ---------------------------------------------------------------
+
+PRE_CHECK = [
+    # code, whether it may hold a secret (so is visited), the secrets found
+    ('df["f10"] = clip_outliers(df["f7"], q=0.95)\n', False, []),
+    ("x = y + 1\n", False, []),
+    ('s = "short"\n', False, []),
+    ('dsn = "pwd=hunter2"\n', True, ["hunter2"]),
+    ('KEY = "abcd" "efghij"\n', True, []),  # joined by ast, so visited; each literal is short
+    ('h = f"{x}"\n', True, []),
+    ('token = b"ghp_4fV8kQ2mZ7xL1pR9sT3wY6uB0nC5dE8hJ2aG"\n', True, ["ghp_4fV8kQ2mZ7xL1pR9sT3wY6uB0nC5dE8hJ2aG"]),
+    ('label = "region"\n', False, []),
+    ("print 'not python 3'\n", True, []),
+]
+
+
+@pytest.mark.parametrize("code, visited, values", PRE_CHECK, ids=[case[0].strip() for case in PRE_CHECK])
+def test_pre_check_skips_only_code_without_a_possible_secret(code, visited, values):
+    assert may_hold_secret(code) is visited
+    assert [secret.value for secret in detect(code)] == values
+
+
+def test_pre_check_lets_through_every_literal_a_detector_fires_on():
+    """Every literal of the corpus with a finding, whatever it is bound to, is long enough or has a `=`."""
+    nodes = [node for entry in PLANTED for node in ast.walk(ast.parse(entry["code"]))]
+    for value in [node.value for node in nodes if isinstance(node, ast.Constant) and isinstance(node.value, str)]:
+        if any(scan_literal(value, name, 1) for name in (None, "token", "password", "key")):
+            assert may_fire(value), value
