@@ -11,6 +11,7 @@ from .errors import TemplateError
 
 SUFFIX = ".j2"
 RENAMES = {"gitignore": ".gitignore"}
+LINE_LENGTH = 88  # black's default, which format.py formats the generated code with
 
 
 def builtin_dir() -> Path:
@@ -26,12 +27,41 @@ def template_names(directory: Path | None = None) -> list[str]:
 
 def environment(template_dir: Path | None) -> jinja2.Environment:
     loaders = [jinja2.FileSystemLoader(str(template_dir))] if template_dir else []
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([*loaders, jinja2.FileSystemLoader(str(builtin_dir()))]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
     )
+    env.filters.update(py=python_literal, bracketed=bracketed, parenthesized=parenthesized)
+    return env
+
+
+def python_literal(value: object) -> str:
+    """`repr(value)` as black writes it: strings in double quotes (unless that needs escapes), lists item by item."""
+    if isinstance(value, list):
+        return f"[{', '.join(map(python_literal, value))}]"
+    text = repr(value)
+    if isinstance(value, str) and text.startswith("'") and '"' not in text:
+        return f'"{text[1:-1]}"'
+    return text
+
+
+def bracketed(items: list[str], head: str, indent: int, brackets: str = "()", tail: str = "") -> str:
+    """`head(a, b)tail` at `indent` when it fits, else one item a line with a trailing comma, which black keeps."""
+    opening, closing = brackets
+    line = f"{head}{opening}{', '.join(items)}{closing}{tail}"
+    if not items or indent + len(line) <= LINE_LENGTH:
+        return line
+    inner = " " * (indent + 4)
+    return "\n".join([f"{head}{opening}", *(f"{inner}{item}," for item in items), f"{' ' * indent}{closing}{tail}"])
+
+
+def parenthesized(expression: str, head: str, indent: int) -> str:
+    """`head expression` at `indent` when it fits, else black's split of it: the expression alone in parentheses."""
+    if indent + len(head) + len(expression) <= LINE_LENGTH:
+        return head + expression
+    return f"{head}(\n{' ' * (indent + 4)}{expression}\n{' ' * indent})"
 
 
 def output_path(template: str, package: str) -> str:

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jinja2
 import pytest
 from jinja2 import meta
 
@@ -35,7 +34,7 @@ def source(tmp_path) -> Path:
 
 
 def variables_used_by_templates() -> set[str]:
-    env = jinja2.Environment()
+    env = render.environment(None)
     used = set()
     for name in render.template_names():
         used |= meta.find_undeclared_variables(env.parse((render.builtin_dir() / name).read_text()))
