@@ -17,7 +17,7 @@ import networkx as nx
 
 from . import knowledge
 from .errors import ConversionError
-from .graph import NO_LITERAL, Finding, Statement, StatementGraph
+from .graph import NO_LITERAL, Finding, Statement, StatementGraph, root_name
 from .options import Options
 
 PREDICTION_NAME = "prediction"
@@ -402,7 +402,23 @@ def split_siblings(graph: StatementGraph, prediction: int) -> set[tuple[str, int
 
 
 def is_data_source(statement: Statement) -> bool:
-    return any(call in knowledge.SPLIT_CALLS or knowledge.is_loader(call) for call in statement.calls)
+    calls = statement.calls
+    return any(call in knowledge.SPLIT_CALLS or knowledge.is_loader(call) for call in calls) or splits_by_slicing(statement)
+
+
+def splits_by_slicing(statement: Statement) -> bool:
+    """`X_train, X_test = X[:80], X[80:]` (or `df.iloc[::2], df.iloc[1::2]`): row ranges of one variable bound at once
+    are a data split, like train_test_split, not a preprocessing step of the input."""
+    node = statement.node
+    if statement.kind != "assign" or not isinstance(node.body[0], cst.Assign):
+        return False
+    value = node.body[0].value
+    if not isinstance(value, cst.Tuple) or len(value.elements) < 2:
+        return False
+    row_range = m.Subscript(slice=[m.SubscriptElement(m.Slice())])
+    sliced = [element.value for element in value.elements if m.matches(element.value, row_range)]
+    roots = [root.value for root in map(root_name, sliced) if root is not None]
+    return len(sliced) == len(value.elements) and len(set(roots)) < len(roots)
 
 
 def is_constant(graph: StatementGraph, index: int) -> bool:

@@ -65,6 +65,15 @@ class Case:
 
 CASES = [
     Case(
+        id="split-by-slicing-rows",
+        source=script(SKLEARN, LOAD, "X_train, X_test, y_train, y_test = X[::2], X[1::2], y[::2], y[1::2]", MODEL, FIT, PREDICT),
+        input="X_test",
+        output="y_pred",
+        artifacts={"clf"},
+        infer=(PREDICT,),
+        train={LOAD, "X_train, X_test, y_train, y_test = X[::2], X[1::2], y[::2], y[1::2]", MODEL, FIT},
+    ),
+    Case(
         id="split-scaler-model",
         source=script(
             "import matplotlib.pyplot as plt",
