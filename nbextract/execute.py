@@ -77,7 +77,9 @@ PROBE_FAILED = "NbextractProbeError"
 
 def prelude(folder: Path, package: str, document: Document) -> str:
     """Code run before the first cell: import the generated package from the run folder and define the probes,
-    whose failures are told apart from the source's own."""
+    whose failures are told apart from the source's own. Before recording, the source's own classes and functions that
+    the package's helpers.py defines are adopted by it (their `__module__`), so that fitted state holding them (a
+    custom transformer in a pipeline) pickles as the package's, not as `__main__`'s, and loads at inference."""
     lines = [
         "import pickle as _nbx_pickle, sys as _nbx_sys",
         f"_nbx_sys.path.insert(0, {str(folder / 'src')!r})",
@@ -87,8 +89,18 @@ def prelude(folder: Path, package: str, document: Document) -> str:
         "_nbx_run = {'spec': {}, 'statistics': {}, 'output_spec': {}, 'artifact_types': {}}",
         f"class {PROBE_FAILED}(Exception):",
         "    pass",
+        "def _nbx_adopt():",
+        "    try:",
+        f"        from {package} import helpers",
+        "    except Exception:",
+        "        return",
+        "    for name, value in list(globals().items()):",
+        "        if getattr(value, '__module__', None) == '__main__' and getattr(helpers, name, None) is not None:",
+        "            value.__module__ = helpers.__name__",
+        "            setattr(helpers, name, value)",
         "def _nbx_probe(what, name, value):",
         "    try:",
+        "        _nbx_adopt()",
         "        if what == 'artifact':",
         "            _nbx_model.save_artifact(_nbx_settings, name, value)",
         "            _nbx_run['artifact_types'][name] = _nbx_checks.type_name(value)",

@@ -88,10 +88,11 @@ def rewrite(plan: Plan) -> Code:
 
 
 def class_closure(plan: Plan) -> set[int]:
-    """The classes training defines (the package imports them from helpers.py to rebuild or unpickle models) with the
-    functions, classes and constants their bodies use."""
+    """The classes training defines and the functions it passes as values (`FunctionTransformer(double)`): fitted
+    state may hold them, and pickle finds them by module, so the package and train.py import them from helpers.py;
+    with the functions, classes and constants their bodies use."""
     statements = plan.graph.statements
-    pending = [index for index in plan.train if statements[index].kind == "class"]
+    pending = [index for index in plan.train if statements[index].kind == "class"] + passed_functions(plan)
     end = max(plan.train, default=0) + 1
     found: set[int] = set()
     while pending:
@@ -104,6 +105,19 @@ def class_closure(plan: Plan) -> set[int]:
             if binder is not None and binder in plan.train and is_replayable(plan.graph, binder):
                 pending.append(binder)
     return {index for index in found if statements[index].kind != "import"}
+
+
+def passed_functions(plan: Plan) -> list[int]:
+    """The functions training defines and reads as values, not calls."""
+    statements = plan.graph.statements
+    found = []
+    for index in plan.train:
+        statement = statements[index]
+        for name in statement.reads - statement.calls - statement.via_calls:
+            binder = statement.sources.get(name)
+            if binder is not None and binder in plan.train and statements[binder].kind == "def":
+                found.append(binder)
+    return found
 
 
 def stage_code(plan: Plan, stage: str, later: list[int], helper_set: set[int]) -> StageCode:

@@ -9,7 +9,9 @@ import pytest
 
 from nbextract.analyze import analyse
 from nbextract.lift import Lifter, LiftValues, may_lift_argument
-from nbextract.rewrite import provenance, sets_environment
+from nbextract.options import Options
+from nbextract.rewrite import provenance, rewrite, sets_environment
+from nbextract.slice import plan
 
 
 def rewritten(tmp_path: Path, source: str, lift: bool = True) -> tuple[str, Lifter]:
@@ -109,3 +111,34 @@ def test_statement_the_pre_check_skips_or_lets_through_lifts_as_a_full_visit_doe
     visited = statement.node.visit(LiftValues(Lifter(tmp_path, set()), statement))
     lifted = Lifter(tmp_path, set()).lift(statement.node, statement)
     assert cst.Module(body=[lifted]).code == cst.Module(body=[visited]).code
+
+
+PASSES_A_FUNCTION = """\
+import numpy as np
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+
+def double(X):
+    return X * 2
+
+
+def shift(X):
+    return X + 1
+
+
+X, y = load_iris(return_X_y=True)
+model = make_pipeline(FunctionTransformer(double), LogisticRegression(max_iter=500))
+model.fit(shift(X[::2]), y[::2])
+y_pred = model.predict(X[1::2])
+"""
+
+
+def test_a_function_training_passes_as_a_value_moves_to_helpers_one_it_only_calls_stays(tmp_path):
+    """Fitted state may hold a function passed to it (pickle finds it by module: in train.py's main() it could not)."""
+    path = tmp_path / "source.py"
+    path.write_text(PASSES_A_FUNCTION)
+    code = rewrite(plan(analyse(path), Options(source=path)))
+    assert code.helper_names == ["double"]

@@ -250,3 +250,35 @@ def test_a_script_runs_as_main_with_its_own_file_and_argv(tmp_path):
     seen = pickle.loads((tmp_path / "seen.pickle").read_bytes())
     assert_equivalent(golden(tmp_path / "pkg", "input"), seen["X_new"], True)
     assert_equivalent(golden(tmp_path / "pkg", "output"), seen["pred"], False)
+
+
+CUSTOM_STATE = [
+    ("import numpy as np\nfrom sklearn.base import BaseEstimator, TransformerMixin\nfrom sklearn.datasets import load_iris", []),
+    ("from sklearn.linear_model import LogisticRegression\nfrom sklearn.pipeline import make_pipeline", []),
+    (
+        "class Clip(BaseEstimator, TransformerMixin):\n    def __init__(self, q=0.95):\n        self.q = q\n\n"
+        "    def fit(self, X, y=None):\n        self.hi_ = np.quantile(X, self.q, axis=0)\n        return self\n\n"
+        "    def transform(self, X):\n        return np.minimum(X, self.hi_)",
+        [],
+    ),
+    ("def double(X):\n    return X * 2", []),
+    ("X, y = load_iris(return_X_y=True)\nX_train, X_test, y_train, y_test = X[::2], X[1::2], y[::2], y[1::2]", []),
+    ("from sklearn.preprocessing import FunctionTransformer\nmodel = make_pipeline(Clip(0.9), FunctionTransformer(double), LogisticRegression(max_iter=500))", []),
+    ("model.fit(X_train, y_train)\ny_pred = model.predict(X_test)", []),
+]
+
+
+def test_fitted_state_holding_the_sources_own_class_and_function_loads_in_the_package(tmp_path):
+    """A custom transformer and a function in a pipeline pickle as the package's helpers (not as the kernel's
+    `__main__`), so the recorded model loads at inference; the package predicts what the source computed."""
+    source = notebook(tmp_path / "custom.ipynb", CUSTOM_STATE)
+    out = tmp_path / "pkg"
+    convert(Options(source=source, output=out, execute=True))
+    oracle = [sys.executable, str(ROOT / "tests" / "capture_source.py"), str(source), str(tmp_path / "seen.pickle")]
+    run([*oracle, "X_test", "y_pred"], tmp_path)
+    seen = pickle.loads((tmp_path / "seen.pickle").read_bytes())
+    (tmp_path / "input.pickle").write_bytes(pickle.dumps(seen["X_test"]))
+    run([sys.executable, "-c", PREDICT, "custom", "input.pickle", "result.pickle"], tmp_path, package_env(out))
+    assert_equivalent(pickle.loads((tmp_path / "result.pickle").read_bytes()), seen["y_pred"], False)
+    result = run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"], out, package_env(out))
+    assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout
