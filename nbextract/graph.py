@@ -310,6 +310,35 @@ def names_called(node: cst.CSTNode) -> set[str]:
     return collector.names
 
 
+class NodesOf(cst.CSTVisitor):
+    """Every node of the given types under a node, in source order (libcst.matchers.findall without importing
+    libcst.matchers, whose import alone costs half a second of every run)."""
+
+    def __init__(self, types: tuple[type[cst.CSTNode], ...]) -> None:
+        super().__init__()
+        self.types = types
+        self.found: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, self.types):
+            self.found.append(node)
+        return True
+
+
+def nodes_of(node: cst.CSTNode | list[cst.CSTNode], *types: type[cst.CSTNode]) -> list:
+    collector = NodesOf(types)
+    for tree in node if isinstance(node, (list, tuple)) else [node]:
+        tree.visit(collector)
+    return collector.found
+
+
+def method_name(node: cst.BaseExpression) -> str | None:
+    """`fit` in `clf.fit(...)`: the method a call on an attribute calls, or None."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        return node.func.attr.value
+    return None
+
+
 class CallNames(cst.CSTVisitor):
     def __init__(self) -> None:
         self.names: set[str] = set()

@@ -13,7 +13,6 @@ import warnings
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.matchers as m
 
 from .document import Cell, Document
 from .errors import ReadError
@@ -178,12 +177,7 @@ def line_keeping(transformer: type) -> type:
     return LineKeeping
 
 
-MAGIC_CALL = m.Call(
-    func=m.Attribute(
-        value=m.Call(func=m.Name("get_ipython")),
-        attr=m.Name("run_line_magic") | m.Name("system") | m.Name("getoutput"),
-    )
-)
+MAGIC_METHODS = frozenset({"run_line_magic", "system", "getoutput"})
 
 
 def magic_call(statement: cst.CSTNode) -> cst.Call | None:
@@ -192,7 +186,16 @@ def magic_call(statement: cst.CSTNode) -> cst.Call | None:
         return None
     small = statement.body[0]
     value = small.value if isinstance(small, (cst.Expr, cst.Assign)) else None
-    return value if value is not None and m.matches(value, MAGIC_CALL) and value.args else None
+    return value if is_magic_call(value) and value.args else None
+
+
+def is_magic_call(value: cst.BaseExpression | None) -> bool:
+    """`get_ipython().run_line_magic(...)`, `.system(...)` or `.getoutput(...)`, as IPython's transformers write them."""
+    if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
+        return False
+    shell = value.func.value
+    called = isinstance(shell, cst.Call) and isinstance(shell.func, cst.Name) and shell.func.value == "get_ipython"
+    return called and value.func.attr.value in MAGIC_METHODS
 
 
 def decide(cell: Cell, line: int, statement: cst.SimpleStatementLine, call: cst.Call) -> tuple[MagicDecision, str]:

@@ -12,12 +12,11 @@ import math
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
-import libcst.matchers as m
 import networkx as nx
 
 from . import knowledge
 from .errors import ConversionError
-from .graph import NO_LITERAL, Finding, Statement, StatementGraph, root_name
+from .graph import NO_LITERAL, Finding, Statement, StatementGraph, method_name, nodes_of, root_name
 from .options import Options
 
 PREDICTION_NAME = "prediction"
@@ -315,7 +314,7 @@ def bound_name(statement: Statement) -> str:
     """The variable an assignment binds (its plain target), or PREDICTION_NAME for a bare expression."""
     node = statement.node
     if isinstance(node, cst.With):
-        names = [target.target for assign in m.findall(node.body, m.Assign()) for target in assign.targets]
+        names = [target.target for assign in nodes_of(node.body, cst.Assign) for target in assign.targets]
         plain = [name.value for name in names if isinstance(name, cst.Name)]
         return plain[-1] if plain else PREDICTION_NAME
     small = node.body[0] if isinstance(node, cst.SimpleStatementLine) else None
@@ -371,16 +370,18 @@ def split_sibling(statement: Statement, name: str) -> str | None:
     """`X_train` for `X_test` in `X_train, X_test, y_train, y_test = train_test_split(...)`: the name before it."""
     if not is_data_source(statement):
         return None
-    targets = m.findall(statement.node, m.AssignTarget(target=m.Tuple() | m.List()))
-    names = [element.value.value for element in targets[0].target.elements if m.matches(element.value, m.Name())] if targets else []
+    targets = [target for target in nodes_of(statement.node, cst.AssignTarget) if isinstance(target.target, (cst.Tuple, cst.List))]
+    elements = targets[0].target.elements if targets else []
+    names = [element.value.value for element in elements if isinstance(element.value, cst.Name)]
     position = names.index(name) if name in names else -1
     return names[position - 1] if position > 0 and position % 2 == 1 else None
 
 
 def fit_data(statement: Statement) -> list[str]:
     """The names passed first to the fit-like calls of a statement (`X_train` in `clf.fit(X_train, y_train)`)."""
-    calls = m.findall(statement.node, m.Call(func=m.Attribute(attr=m.OneOf(*(m.Name(f) for f in knowledge.FIT_METHODS)))))
-    return [call.args[0].value.value for call in calls if call.args and call.args[0].keyword is None and m.matches(call.args[0].value, m.Name())]
+    calls = [call for call in nodes_of(statement.node, cst.Call) if method_name(call) in knowledge.FIT_METHODS]
+    firsts = [call.args[0] for call in calls if call.args and call.args[0].keyword is None]
+    return [arg.value.value for arg in firsts if isinstance(arg.value, cst.Name)]
 
 
 def variable_methods(graph: StatementGraph, statement: Statement) -> list[tuple[str, str]]:
@@ -415,10 +416,14 @@ def splits_by_slicing(statement: Statement) -> bool:
     value = node.body[0].value
     if not isinstance(value, cst.Tuple) or len(value.elements) < 2:
         return False
-    row_range = m.Subscript(slice=[m.SubscriptElement(m.Slice())])
-    sliced = [element.value for element in value.elements if m.matches(element.value, row_range)]
+    sliced = [element.value for element in value.elements if row_range(element.value)]
     roots = [root.value for root in map(root_name, sliced) if root is not None]
     return len(sliced) == len(value.elements) and len(set(roots)) < len(roots)
+
+
+def row_range(node: cst.BaseExpression) -> bool:
+    """`X[80:]`, `df.iloc[::2]`: one slice subscript."""
+    return isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Slice)
 
 
 def is_constant(graph: StatementGraph, index: int) -> bool:
@@ -498,10 +503,7 @@ def is_statistic(statement: Statement) -> bool:
         return False
     value = node.body[0].value
     values = [element.value for element in value.elements] if isinstance(value, cst.Tuple) else [value]
-    return all(
-        m.matches(item, m.Call(func=m.Attribute(attr=m.OneOf(*(m.Name(r) for r in knowledge.REDUCING_METHODS)))))
-        for item in values
-    )
+    return all(method_name(item) in knowledge.REDUCING_METHODS for item in values)
 
 
 def inference_slice(graph: StatementGraph, source: Boundary, prediction: int, post: list[int]) -> list[int]:
