@@ -325,9 +325,25 @@ def function_code(name: str, params: list[str], body: list[cst.BaseStatement], r
     function = cst.FunctionDef(
         name=cst.Name(name),
         params=cst.Parameters(params=[cst.Param(cst.Name(param)) for param in params]),
-        body=cst.IndentedBlock(body=[docstring, *body, *tail]),
+        body=cst.IndentedBlock(body=spaced([docstring, *body, *tail], 1)),
     )
     return cst.Module(body=[function]).code
+
+
+def spaced(nodes: list[cst.BaseStatement], blank: int) -> list[cst.BaseStatement]:
+    """The statements with the empty lines black puts before and after each def and class (`blank`: 1 in a function
+    body, 2 at module level), so that code already in black's style takes black one pass, not two."""
+    spaced_nodes = nodes[:1]
+    for before, node in zip(nodes, nodes[1:]):
+        if is_definition(before) or is_definition(node):
+            kept = [line for line in node.leading_lines if line.comment is not None]
+            node = node.with_changes(leading_lines=[*[cst.EmptyLine(indent=False)] * blank, *kept])
+        spaced_nodes.append(node)
+    return spaced_nodes
+
+
+def is_definition(node: cst.BaseStatement) -> bool:
+    return isinstance(node, (cst.FunctionDef, cst.ClassDef))
 
 
 def statement_nodes(plan: Plan, indices: list[int]) -> list[cst.BaseStatement]:
@@ -336,7 +352,7 @@ def statement_nodes(plan: Plan, indices: list[int]) -> list[cst.BaseStatement]:
 
 
 def module_code(nodes: list[cst.BaseStatement]) -> str:
-    return cst.Module(body=nodes).code if nodes else ""
+    return cst.Module(body=spaced(nodes, 2)).code if nodes else ""
 
 
 def reads_of_helpers(plan: Plan, helpers: list[int]) -> dict[str, int]:
@@ -425,7 +441,7 @@ def train_code(plan: Plan, indices: list[int], lifter: Lifter) -> str:
         emitted = provenance(node, statements[index], RUN_TIME_DEVICE)
         nodes.append(lifter.lift(emitted, statements[index]))
         for variable in saves.get(index, []):
-            nodes.append(cst.parse_statement(f"save_artifact(project_settings, {variable!r}, {variable})\n"))
+            nodes.append(cst.parse_statement(f'save_artifact(project_settings, "{variable}", {variable})\n'))
             if variable in plan.helper_globals:
                 nodes.append(cst.parse_statement(f"package_helpers.{variable} = {variable}\n"))
         if plan.reference is not None and index == plan.reference.statement:

@@ -96,7 +96,7 @@ def test_training_keeps_the_loop_and_saves_the_model_after_eval(tmp_path):
     emitted = statements(code_of(tmp_path).train_body)
     loop = next(index for index, text in enumerate(emitted) if text.startswith("for step in range(3):"))
     assert "opt.step()" in emitted[loop]
-    assert emitted[loop + 1 :] == ["model.eval()", "save_artifact(project_settings, 'model', model)"]
+    assert emitted[loop + 1 :] == ["model.eval()", 'save_artifact(project_settings, "model", model)']
 
 
 INFER_CASES = [
