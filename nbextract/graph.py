@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import bisect
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -21,6 +22,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     BaseAssignment,
     BuiltinAssignment,
+    ExpressionContextProvider,
     GlobalScope,
     ImportAssignment,
     PositionProvider,
@@ -719,7 +721,7 @@ class Segment:
     @classmethod
     def of(cls, statements: list[Statement]) -> Segment:
         module = cst.Module(body=[statement.node for statement in statements])
-        wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
+        wrapper = ModuleLevelWrapper(module, unsafe_skip_copy=True)
         return cls(wrapper, wrapper.resolve(ScopeProvider))
 
     @property
@@ -728,6 +730,27 @@ class Segment:
 
     def scopes(self) -> set[Scope]:
         return {scope for scope in self.scope_of.values() if scope is not None}
+
+
+MODULE_LEVEL_PROVIDERS = (ScopeProvider, ExpressionContextProvider)
+"""Providers whose whole work is done by their visit_Module, which walks the tree with a visitor of its own."""
+
+
+class ModuleLevelWrapper(cst.MetadataWrapper):
+    """Resolves the module-level providers by calling their visit_Module alone. libcst resolves a batchable provider
+    by a batched walk of every node, which for these finds nothing to call after the module: two such walks per
+    segment (one per provider) were a third of the statement graph's time."""
+
+    def visit_batched(self, visitors, before_visit=None, after_leave=None) -> cst.CSTNode:
+        visitors = list(visitors)
+        if before_visit or after_leave or not all(type(v) in MODULE_LEVEL_PROVIDERS for v in visitors):
+            return super().visit_batched(visitors, before_visit, after_leave)
+        with ExitStack() as stack:
+            for visitor in visitors:
+                stack.enter_context(visitor.resolve(self))
+            for visitor in visitors:
+                visitor.visit_Module(self.module)
+        return self.module
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import libcst as cst
 import pytest
 
 from nbextract import graph
@@ -713,3 +714,49 @@ def test_deep_code_builds_or_raises_read_error(graph_of, source):
         assert str(error) == "test.ipynb: code nested too deeply to analyse"
     else:
         assert [s.defines for s in sg.statements] == [{"x"}]
+
+
+def test_module_level_providers_do_all_their_work_in_visit_module():
+    """ModuleLevelWrapper skips libcst's batched walk for these providers: it holds only while visit_Module is the
+    one visitor method they define (a libcst release that adds another must fail here, not change the graph)."""
+    for provider in graph.MODULE_LEVEL_PROVIDERS:
+        methods = {name for name in dir(provider) if name.startswith(("visit_", "leave_"))}
+        defined = {name for name in methods if not getattr(getattr(provider, name), "_is_no_op", False)}
+        assert defined == {"visit_Module"}, (provider, defined)
+
+
+SCOPES_SOURCE = """\
+import numpy as np
+from sklearn.linear_model import LogisticRegression as LR
+X = np.ones((4, 2))
+def f(a, k=3):
+    total = [v * k for v in a]
+    return total
+class Model:
+    size = 2
+    def fit(self, data):
+        global X
+        X = data
+        return lambda z: z + self.size
+model = LR().fit(f(X), [0, 1, 0, 1])
+"""
+
+
+def scope_facts(wrapper) -> list:
+    """Every scope's assignments and accesses, with their nodes' code, in a comparable form."""
+
+    def code(node):
+        return cst.Module(body=[]).code_for_node(node)
+
+    scopes = {scope for scope in wrapper.resolve(graph.ScopeProvider).values() if scope is not None}
+    facts = []
+    for scope in scopes:
+        assignments = sorted((a.name, type(a).__name__, code(a.node)) for a in scope.assignments)
+        accesses = sorted((code(a.node), sorted(r.name for r in a.referents)) for a in scope.accesses)
+        facts.append((type(scope).__name__, assignments, accesses))
+    return sorted(facts, key=repr)
+
+
+def test_module_level_wrapper_gives_the_scopes_libcst_gives():
+    module = cst.parse_module(SCOPES_SOURCE)
+    assert scope_facts(graph.ModuleLevelWrapper(module)) == scope_facts(cst.MetadataWrapper(module))
