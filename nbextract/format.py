@@ -1,16 +1,184 @@
-"""Stage 7: format generated Python with isort and black through their library APIs."""
+"""Stage 7: format generated Python with isort and black through their library APIs.
+
+black is the costliest step after the statement graph (about 0.6 ms a line a pass on a 2-core machine, and two passes
+when the source was not in its style), and a large notebook's training script holds thousands of lines. So when the
+project is large and the process may fork, the work is shared with one forked child: the training script's `main()`
+is cut between two statements into halves that black formats independently, and the other files are shared out by
+size. Pieces are cut only where black's output does not depend on the cut (see `seams`), and a piece black cannot
+parse is formatted whole instead, so the result is the same text as formatting each file whole.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import pickle
+import re
+import sys
+import threading
+from collections.abc import Callable
+
+PARALLEL_LINES = 1500
+"""Below this many lines of Python in all, forking costs more than it saves."""
+PROVENANCE = re.compile(r"    # (cell \d+, )?lines? \d+")
+"""The comment the rewrite stage puts on top of every statement of a generated function body."""
+STRING_START = re.compile(r"[rRbBuUfF]{0,2}['\"]")
+
 
 def format_python(text: str, first_party: tuple[str, ...] = ()) -> str:
-    import black
+    return format_black(sorted_imports(text, first_party))
+
+
+def sorted_imports(text: str, first_party: tuple[str, ...]) -> str:
     import isort
 
-    config = isort.Config(profile="black", known_first_party=frozenset(first_party))
-    return black.format_str(isort.code(text, config=config), mode=black.Mode())
+    return isort.code(text, config=isort.Config(profile="black", known_first_party=frozenset(first_party)))
+
+
+def format_black(text: str) -> str:
+    import black
+
+    return black.format_str(text, mode=black_mode())
+
+
+def black_mode():
+    """black as the generated project runs it: its pyproject.toml says `requires-python = ">=3.N"` (the converting
+    Python), from which black infers its target versions; the same targets here, rather than black guessing them
+    from each file's syntax, so that every file, and every part of one, is formatted for the same Pythons."""
+    import black
+
+    minor = sys.version_info.minor
+    return black.Mode(target_versions={version for version in black.TargetVersion if version.value >= minor})
 
 
 def format_files(files: dict[str, str], package: str) -> dict[str, str]:
     """Every .py file formatted as the generated project's own `isort --profile black` and `black` would."""
-    return {path: format_python(text, (package,)) if path.endswith(".py") else text for path, text in files.items()}
+    python = {path: sorted_imports(text, (package,)) for path, text in files.items() if path.endswith(".py")}
+    pieces = {(path, number): piece for path, text in python.items() for number, piece in enumerate(halves(text))}
+    formatted = map_pieces(format_black, pieces) if may_fork(pieces) else {key: format_black(p) for key, p in pieces.items()}
+    joined = {path: join_halves([formatted[key] for key in sorted(formatted) if key[0] == path]) for path in python}
+    for path, text in python.items():
+        if joined[path] is None:
+            joined[path] = format_black(text)
+    return {path: joined.get(path, text) for path, text in files.items()}
+
+
+def halves(text: str) -> list[str]:
+    """The file whole, or, when it is large, two pieces cut at the seam nearest its middle: the lines before it, and
+    the function header the seam is in followed by the lines from it on."""
+    lines = text.splitlines(keepends=True)
+    if len(lines) < PARALLEL_LINES or "fmt:" in text:  # `# fmt: off` ... `# fmt: on` may span a seam
+        return [text]
+    found = seams(lines)
+    if not found:
+        return [text]
+    cut, header = min(found, key=lambda seam: abs(seam[0] - len(lines) // 2))
+    return ["".join(lines[:cut]), header + "".join(lines[cut:])]
+
+
+def seams(lines: list[str]) -> list[tuple[int, str]]:
+    """(line, header of the enclosing top-level function) where a generated function body can be cut: a provenance
+    comment on top of a statement that is not a def, class or decorator, right after a statement at the same depth
+    that is not one either. black puts no blank line there and carries nothing across it, so formatting the two
+    sides apart gives what formatting the whole gives."""
+    found, header = [], None
+    for number, line in enumerate(lines):
+        if line.strip() and not line[:1].isspace():
+            header = line if line.startswith("def ") and line.rstrip().endswith(":") else None
+        elif header and PROVENANCE.match(line) and 0 < number < len(lines) - 1:
+            before, after = lines[number - 1], lines[number + 1]
+            if plain_statement_line(before) and plain_statement_line(after) and not before.rstrip().endswith((":", "\\")):
+                found.append((number, header))
+    return found
+
+
+def plain_statement_line(line: str) -> bool:
+    """A line at depth 1 that neither starts a def or class nor is a decorator, a comment, a string (which black would
+    take for a docstring at the top of a piece) or blank."""
+    stripped = line[4:]
+    return (
+        line.startswith("    ")
+        and not stripped[:1].isspace()
+        and not stripped.startswith(("def ", "async def ", "class ", "@", "#", "\n"))
+        and STRING_START.match(stripped) is None
+    )
+
+
+def join_halves(pieces: list[str | None]) -> str | None:
+    """The formatted file from its formatted pieces (the second without its repeated header); None when black could
+    not format a piece, or the header came back changed."""
+    if any(piece is None for piece in pieces):
+        return None
+    if len(pieces) == 1:
+        return pieces[0]
+    first, second = pieces
+    header, _, rest = second.partition("\n")
+    return first + rest if header.startswith("def ") and header.endswith(":") else None
+
+
+def may_fork(pieces: dict) -> bool:
+    """Worth it (a large project, two cores) and safe: Linux, one thread (forking a threaded process such as the
+    Jupyter server can deadlock the child), and not already a worker of a batch conversion."""
+    lines = sum(piece.count("\n") for piece in pieces.values())
+    return (
+        lines >= PARALLEL_LINES
+        and sys.platform.startswith("linux")
+        and len(os.sched_getaffinity(0)) > 1
+        and threading.active_count() == 1
+        and not multiprocessing.current_process().daemon
+    )
+
+
+def map_pieces(function: Callable[[str], str], pieces: dict) -> dict:
+    """function(piece) for every piece, about half of the lines done by a forked child; None for a piece the function
+    raised on."""
+    keys = sorted(pieces, key=lambda key: -pieces[key].count("\n"))
+    mine, theirs, sizes = [], [], [0, 0]
+    for key in keys:
+        side = 0 if sizes[0] <= sizes[1] else 1
+        (mine, theirs)[side].append(key)
+        sizes[side] += pieces[key].count("\n")
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        run_child(function, pieces, theirs, read_end, write_end)
+    os.close(write_end)
+    try:
+        results = {key: attempt(function, pieces[key]) for key in mine}
+        with os.fdopen(read_end, "rb") as pipe:
+            received = pipe.read()
+        results.update(pickle.loads(received) if received else {key: attempt(function, pieces[key]) for key in theirs})
+    finally:
+        reap(child)
+    return results
+
+
+def run_child(function: Callable[[str], str], pieces: dict, keys: list, read_end: int, write_end: int) -> None:
+    """In the forked child: format its pieces, send them to the parent, and leave at once (never running the
+    parent's cleanup code, whatever happens)."""
+    status = 1
+    try:
+        os.close(read_end)
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(pickle.dumps({key: attempt(function, pieces[key]) for key in keys}))
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def attempt(function: Callable[[str], str], piece: str) -> str | None:
+    try:
+        return function(piece)
+    except Exception:  # black cannot parse a piece: the caller formats that file whole, which raises if it must
+        return None
+
+
+def reap(child: int) -> None:
+    """The child is done, or is ended (the parent is interrupted, or failed)."""
+    try:
+        finished, _ = os.waitpid(child, os.WNOHANG)
+        if finished == 0:
+            os.kill(child, 9)
+            os.waitpid(child, 0)
+    except ChildProcessError:
+        pass

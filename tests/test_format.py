@@ -1,0 +1,119 @@
+"""Formatting a large project in two halves (one in a forked child) gives the same text as formatting each file whole."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from nbextract import context, format, graph, magics, read, render, rewrite, slice
+from nbextract.options import Options
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import gen_notebook  # noqa: E402
+
+SAMPLES = sorted(p.name for p in (ROOT / "sample_notebooks").iterdir() if p.suffix in (".ipynb", ".py"))
+
+
+def rendered(source: Path, tmp_path: Path) -> tuple[dict[str, str], str]:
+    options = Options(source=source, output=tmp_path / "out")
+    document = read.read(source)
+    planned = slice.plan(graph.build(document, magics.normalise(document)), options)
+    data = context.build(planned, rewrite.rewrite(planned), options)
+    return render.render(data), data["package"]
+
+
+def whole(files: dict[str, str], package: str) -> dict[str, str]:
+    return {path: format.format_python(text, (package,)) if path.endswith(".py") else text for path, text in files.items()}
+
+
+def test_a_large_research_notebook_formats_in_halves_as_it_does_whole(tmp_path, monkeypatch):
+    source = tmp_path / "research.ipynb"
+    gen_notebook.write_notebook(source, 400, seed=3)
+    files, package = rendered(source, tmp_path)
+    monkeypatch.setattr(format, "PARALLEL_LINES", 200)
+    assert len(format.halves(format.sorted_imports(files["training/train.py"], (package,)))) == 2
+    assert format.format_files(files, package) == whole(files, package)
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_every_sample_formats_in_halves_as_it_does_whole(tmp_path, monkeypatch, sample):
+    """With the threshold at a few lines every training script is cut: each sample's code, unformatted research
+    code included, comes out as black formats the whole file."""
+    files, package = rendered(ROOT / "sample_notebooks" / sample, tmp_path)
+    monkeypatch.setattr(format, "PARALLEL_LINES", 10)
+    assert format.format_files(files, package) == whole(files, package)
+
+
+def test_in_a_threaded_process_nothing_forks_and_the_result_is_the_same(tmp_path, monkeypatch):
+    source = tmp_path / "research.ipynb"
+    gen_notebook.write_notebook(source, 200, seed=5)
+    files, package = rendered(source, tmp_path)
+    monkeypatch.setattr(format, "PARALLEL_LINES", 100)
+    forks = []
+    monkeypatch.setattr(format, "map_pieces", lambda *args: forks.append(args))
+    results = {}
+    worker = threading.Thread(target=lambda: results.update(format.format_files(files, package)))
+    worker.start()
+    worker.join()
+    assert forks == [] and results == whole(files, package)
+
+
+MAIN = """\
+def main():
+    \"\"\"Docstring.\"\"\"
+    # cell 1, line 1
+    a = [1,2]
+{middle}
+    # cell 9, line 1
+    z = {{'k': 1}}
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+SEAM_CASES = {
+    "between two plain statements": ("    # cell 2, line 1\n    b = a", True),
+    "before a nested def": ("    # cell 2, line 1\n    def f(x):\n        return x", False),
+    "before a decorator": ("    # cell 2, line 1\n    @cache\n    def f(x):\n        return x", False),
+    "after a block opener's body": ("    for i in a:\n        # cell 2, line 1\n        print(i)", False),
+    "before a bare string (a docstring at the top of a piece)": ("    # cell 2, line 1\n    'not a docstring'", False),
+}
+
+
+@pytest.mark.parametrize(("middle", "is_seam"), SEAM_CASES.values(), ids=SEAM_CASES.keys())
+def test_seams_are_only_where_black_carries_nothing_across(middle, is_seam):
+    lines = MAIN.format(middle=middle).splitlines(keepends=True)
+    last = next(number for number, line in enumerate(lines) if line.startswith("    # cell 9"))
+    cuts = {number for number, _ in format.seams(lines)} - {last}
+    assert bool(cuts) == is_seam, cuts
+
+
+@pytest.mark.parametrize("middle", [case for case, _ in SEAM_CASES.values()], ids=SEAM_CASES.keys())
+def test_halves_format_as_the_whole_file_does_or_fall_back_to_it(middle, monkeypatch):
+    text = MAIN.format(middle=middle)
+    monkeypatch.setattr(format, "PARALLEL_LINES", 5)
+    monkeypatch.setattr(format, "may_fork", lambda pieces: True)
+    assert format.format_files({"t.py": text}, "pkg") == {"t.py": format.format_python(text, ("pkg",))}
+
+
+def test_a_piece_black_cannot_parse_is_formatted_whole(monkeypatch):
+    """A provenance-like line inside a string is a seam by its looks; the half that ends inside the string does not
+    parse, so that file is formatted whole."""
+    text = MAIN.format(middle='    s = """\n    b = 1\n    # cell 2, line 1\n    c = 2\n    """')
+    monkeypatch.setattr(format, "PARALLEL_LINES", 5)
+    monkeypatch.setattr(format, "may_fork", lambda pieces: True)
+    pieces = format.halves(format.sorted_imports(text, ("pkg",)))
+    assert len(pieces) == 2
+    assert format.format_files({"t.py": text}, "pkg") == {"t.py": format.format_python(text, ("pkg",))}
+
+
+def test_a_child_that_fails_leaves_its_pieces_to_the_parent(monkeypatch):
+    """The child sends nothing (as when it is killed): the parent formats the child's pieces itself."""
+    monkeypatch.setattr(format, "run_child", lambda *args: format.os._exit(1))
+    pieces = {("a.py", 0): "x = [1,2]\n", ("b.py", 0): "y = {'k': 1}\n"}
+    assert format.map_pieces(format.format_black, pieces) == {("a.py", 0): "x = [1, 2]\n", ("b.py", 0): 'y = {"k": 1}\n'}
