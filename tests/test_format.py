@@ -34,7 +34,7 @@ def test_a_large_research_notebook_formats_in_halves_as_it_does_whole(tmp_path, 
     source = tmp_path / "research.ipynb"
     gen_notebook.write_notebook(source, 400, seed=3)
     files, package = rendered(source, tmp_path)
-    monkeypatch.setattr(format, "PARALLEL_LINES", 200)
+    monkeypatch.setattr(format, "SPLIT_LINES", 200)
     assert len(format.halves(format.sorted_imports(files["training/train.py"], (package,)))) == 2
     assert format.format_files(files, package) == whole(files, package)
 
@@ -44,7 +44,7 @@ def test_every_sample_formats_in_halves_as_it_does_whole(tmp_path, monkeypatch, 
     """With the threshold at a few lines every training script is cut: each sample's code, unformatted research
     code included, comes out as black formats the whole file."""
     files, package = rendered(ROOT / "sample_notebooks" / sample, tmp_path)
-    monkeypatch.setattr(format, "PARALLEL_LINES", 10)
+    monkeypatch.setattr(format, "SPLIT_LINES", 10)
     assert format.format_files(files, package) == whole(files, package)
 
 
@@ -52,7 +52,7 @@ def test_in_a_threaded_process_nothing_forks_and_the_result_is_the_same(tmp_path
     source = tmp_path / "research.ipynb"
     gen_notebook.write_notebook(source, 200, seed=5)
     files, package = rendered(source, tmp_path)
-    monkeypatch.setattr(format, "PARALLEL_LINES", 100)
+    monkeypatch.setattr(format, "SPLIT_LINES", 100)
     forks = []
     monkeypatch.setattr(format, "map_pieces", lambda *args: forks.append(args))
     results = {}
@@ -96,7 +96,7 @@ def test_seams_are_only_where_black_carries_nothing_across(middle, is_seam):
 @pytest.mark.parametrize("middle", [case for case, _ in SEAM_CASES.values()], ids=SEAM_CASES.keys())
 def test_halves_format_as_the_whole_file_does_or_fall_back_to_it(middle, monkeypatch):
     text = MAIN.format(middle=middle)
-    monkeypatch.setattr(format, "PARALLEL_LINES", 5)
+    monkeypatch.setattr(format, "SPLIT_LINES", 5)
     monkeypatch.setattr(format, "may_fork", lambda pieces: True)
     assert format.format_files({"t.py": text}, "pkg") == {"t.py": format.format_python(text, ("pkg",))}
 
@@ -105,7 +105,7 @@ def test_a_piece_black_cannot_parse_is_formatted_whole(monkeypatch):
     """A provenance-like line inside a string is a seam by its looks; the half that ends inside the string does not
     parse, so that file is formatted whole."""
     text = MAIN.format(middle='    s = """\n    b = 1\n    # cell 2, line 1\n    c = 2\n    """')
-    monkeypatch.setattr(format, "PARALLEL_LINES", 5)
+    monkeypatch.setattr(format, "SPLIT_LINES", 5)
     monkeypatch.setattr(format, "may_fork", lambda pieces: True)
     pieces = format.halves(format.sorted_imports(text, ("pkg",)))
     assert len(pieces) == 2
