@@ -38,12 +38,14 @@ class Result:
     rss: list[int] = field(default_factory=list)  # bytes
     codes: list[int] = field(default_factory=list)
     error: str = ""  # last stderr line of the first failing run
+    cpu: list[float] = field(default_factory=list)  # user + system seconds of the child and the children it waited for
 
-    def record(self, elapsed: float, rss: int, code: int, last: str) -> None:
+    def record(self, elapsed: float, rss: int, code: int, last: str, cpu: float = 0.0) -> None:
         """Add one run: what run_once returned."""
         self.times.append(elapsed)
         self.rss.append(rss)
         self.codes.append(code)
+        self.cpu.append(cpu)
         if code != 0 and not self.error:
             self.error = last
 
@@ -53,9 +55,10 @@ TIMED_OUT = -9  # the exit code recorded for a run killed at its timeout
 
 def run_once(
     argv: list[str], stderr_path: Path, timeout: float | None = None, cwd: Path | None = None, env: dict | None = None
-) -> tuple[float, int, int, str]:
-    """Run argv once; return (wall seconds, peak RSS bytes of the child, exit code, last stderr line). A run still going
-    after `timeout` seconds is killed (with its process group) and reported with exit code TIMED_OUT."""
+) -> tuple[float, int, int, str, float]:
+    """Run argv once; return (wall seconds, peak RSS bytes of the child, exit code, last stderr line, CPU seconds: user
+    and system time of the child and of the children it waited for). A run still going after `timeout` seconds is
+    killed (with its process group) and reported with exit code TIMED_OUT."""
     with open(stderr_path, "w+b") as err:
         start = time.perf_counter()
         try:
@@ -63,18 +66,19 @@ def run_once(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, cwd=cwd, env=env, start_new_session=True
             )
         except OSError as exc:
-            return time.perf_counter() - start, 0, 127, f"{type(exc).__name__}: {exc}"
+            return time.perf_counter() - start, 0, 127, f"{type(exc).__name__}: {exc}", 0.0
         status, usage, peak = wait_for(proc.pid, start + timeout if timeout else None)
         elapsed = time.perf_counter() - start
         if status is None:  # timed out: kill it and its children, then collect it
             os.killpg(proc.pid, signal.SIGKILL)
             os.wait4(proc.pid, 0)
             proc.returncode = TIMED_OUT
-            return elapsed, peak, TIMED_OUT, f"killed after {timeout:.0f} s"
+            return elapsed, peak, TIMED_OUT, f"killed after {timeout:.0f} s", 0.0
         proc.returncode = code = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
         err.seek(0)
         lines = err.read().decode("utf-8", "replace").strip().splitlines()
-    return elapsed, peak or usage.ru_maxrss * RSS_UNIT, code, lines[-1] if lines else ""
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, peak or usage.ru_maxrss * RSS_UNIT, code, lines[-1] if lines else "", cpu
 
 
 def wait_for(pid: int, deadline: float | None):

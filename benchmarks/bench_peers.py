@@ -91,7 +91,8 @@ def table_row(label: str, cells: str, timings: dict[str, Timing], timeout: float
     baseline = timings[BASELINE].median
     times = [cell_text(timings[tool], baseline, timeout) for tool in TOOLS]
     rss = " / ".join(f"{max(timings[tool].rss) / 2**20:.0f}" if timings[tool].rss else "-" for tool in TOOLS)
-    return f"| {label} | {cells} | " + " | ".join(times) + f" | {rss} |"
+    cpu = " / ".join(f"{statistics.median(timings[tool].cpu):.1f}" if timings[tool].cpu and not timings[tool].timed_out else "-" for tool in TOOLS)
+    return f"| {label} | {cells} | " + " | ".join(times) + f" | {cpu} | {rss} |"
 
 
 def summed(all_timings: list[dict[str, Timing]]) -> dict[str, Timing]:
@@ -102,6 +103,7 @@ def summed(all_timings: list[dict[str, Timing]]) -> dict[str, Timing]:
         total[tool] = Timing(
             times=[sum(part.median for part in parts)],
             rss=[max(rss for part in parts for rss in part.rss)],
+            cpu=[sum(statistics.median(part.cpu) for part in parts)],
             codes=sorted({code for part in parts for code in part.codes}) if not any(p.timed_out for p in parts) else [TIMED_OUT],
             error=next((part.error for part in parts if part.error), ""),
         )
@@ -145,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             name = f"{len(notebooks)} samples (sum)" if len(notebooks) > 1 else label
             rows.append(table_row(name, f"{cells:,}", summed(per_notebook) if len(notebooks) > 1 else per_notebook[0], args.timeout))
     header = (
-        "| notebook | cells | " + " | ".join(f"`{tool}`" for tool in TOOLS) + " | peak RSS MiB (same order) |\n"
-        + "|---|---|" + "---|" * len(TOOLS) + "---|"
+        "| notebook | cells | " + " | ".join(f"`{tool}`" for tool in TOOLS) + " | CPU s (same order) | peak RSS MiB (same order) |\n"
+        + "|---|---|" + "---|" * len(TOOLS) + "---|---|"
     )
     notes = (
         f"Medians of {args.runs} runs (whole process, interleaved), ratio to nbconvert in the same run; timeout "
