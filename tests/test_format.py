@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -117,3 +119,28 @@ def test_a_child_that_fails_leaves_its_pieces_to_the_parent(monkeypatch):
     monkeypatch.setattr(format, "run_child", lambda *args: format.os._exit(1))
     pieces = {("a.py", 0): "x = [1,2]\n", ("b.py", 0): "y = {'k': 1}\n"}
     assert format.map_pieces(format.format_black, pieces) == {("a.py", 0): "x = [1, 2]\n", ("b.py", 0): 'y = {"k": 1}\n'}
+
+
+def test_an_interrupted_parent_ends_its_child_and_collects_it(monkeypatch):
+    """Ctrl-C (or SIGTERM, which the CLI turns into it) while the parent formats: the child, still formatting, is
+    killed and waited for, so no process outlives the conversion."""
+    parent, forked, real_fork = os.getpid(), [], os.fork
+
+    def fork():
+        pid = real_fork()
+        forked.extend([pid] if pid else [])
+        return pid
+
+    def interrupted_in_the_parent(piece):
+        if os.getpid() == parent:
+            raise KeyboardInterrupt
+        time.sleep(60)
+        return piece
+
+    monkeypatch.setattr(os, "fork", fork)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        format.map_pieces(interrupted_in_the_parent, {("a.py", 0): "a = 1\n", ("b.py", 0): "b = 2\n"})
+    assert time.monotonic() - started < 30 and len(forked) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(forked[0], os.WNOHANG)
