@@ -56,13 +56,12 @@ def black_mode():
 def format_files(files: dict[str, str], package: str) -> dict[str, str]:
     """Every .py file formatted as the generated project's own `isort --profile black` and `black` would."""
     python = {path: sorted_imports(text, (package,)) for path, text in files.items() if path.endswith(".py")}
-    pieces = {(path, number): piece for path, text in python.items() for number, piece in enumerate(halves(text))}
-    formatted = map_pieces(format_black, pieces) if may_fork(pieces) else {key: format_black(p) for key, p in pieces.items()}
-    joined = {path: join_halves([formatted[key] for key in sorted(formatted) if key[0] == path]) for path in python}
-    for path, text in python.items():
-        if joined[path] is None:
-            joined[path] = format_black(text)
-    return {path: joined.get(path, text) for path, text in files.items()}
+    split = {path: halves(text) for path, text in python.items()}
+    pieces = {(path, number): piece for path, parts in split.items() for number, piece in enumerate(parts)}
+    formatted = (map_pieces if may_fork(pieces) else map_here)(format_black, pieces)
+    joined = {path: join_halves([formatted[path, number] for number in range(len(parts))]) for path, parts in split.items()}
+    done = {path: format_black(python[path]) if text is None else text for path, text in joined.items()}
+    return {path: done.get(path, text) for path, text in files.items()}
 
 
 def halves(text: str) -> list[str]:
@@ -146,13 +145,18 @@ def map_pieces(function: Callable[[str], str], pieces: dict) -> dict:
         run_child(function, pieces, theirs, read_end, write_end)
     os.close(write_end)
     try:
-        results = {key: attempt(function, pieces[key]) for key in mine}
+        results = map_here(function, {key: pieces[key] for key in mine})
         with os.fdopen(read_end, "rb") as pipe:
             received = pipe.read()
-        results.update(pickle.loads(received) if received else {key: attempt(function, pieces[key]) for key in theirs})
+        results.update(pickle.loads(received) if received else map_here(function, {key: pieces[key] for key in theirs}))
     finally:
         reap(child)
     return results
+
+
+def map_here(function: Callable[[str], str], pieces: dict) -> dict:
+    """function(piece) for every piece, in this process; None for a piece the function raised on."""
+    return {key: attempt(function, piece) for key, piece in pieces.items()}
 
 
 def run_child(function: Callable[[str], str], pieces: dict, keys: list, read_end: int, write_end: int) -> None:
@@ -162,7 +166,7 @@ def run_child(function: Callable[[str], str], pieces: dict, keys: list, read_end
     try:
         os.close(read_end)
         with os.fdopen(write_end, "wb") as pipe:
-            pipe.write(pickle.dumps({key: attempt(function, pieces[key]) for key in keys}))
+            pipe.write(pickle.dumps(map_here(function, {key: pieces[key] for key in keys})))
         status = 0
     finally:
         os._exit(status)

@@ -144,3 +144,10 @@ def test_an_interrupted_parent_ends_its_child_and_collects_it(monkeypatch):
     assert time.monotonic() - started < 30 and len(forked) == 1
     with pytest.raises(ChildProcessError):
         os.waitpid(forked[0], os.WNOHANG)
+
+
+def test_without_forking_too_a_piece_black_cannot_parse_is_formatted_whole(monkeypatch):
+    text = MAIN.format(middle='    s = """\n    b = 1\n    # cell 2, line 1\n    c = 2\n    """')
+    monkeypatch.setattr(format, "SPLIT_LINES", 5)
+    monkeypatch.setattr(format, "may_fork", lambda pieces: False)
+    assert format.format_files({"t.py": text}, "pkg") == {"t.py": format.format_python(text, ("pkg",))}
