@@ -173,6 +173,14 @@ HEADER = [
 ]
 
 
+def publish(report: str, markdown: Path | None) -> int:
+    """Print the report, and write it to `markdown` when given; the exit status of a benchmark (it asserts nothing)."""
+    print(report)
+    if markdown:
+        markdown.write_text(report + "\n", encoding="utf-8")
+    return 0
+
+
 def markdown_table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731

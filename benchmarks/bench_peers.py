@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen_notebook  # noqa: E402
-from bench_cli import DEFAULT_BIN, REPO, TIMED_OUT, Result, run_once  # noqa: E402
+from bench_cli import DEFAULT_BIN, REPO, TIMED_OUT, Result, publish, run_once  # noqa: E402
 
 TOOLS = ["nbextract convert", "jupytext --to py:percent", "soorgeon refactor", "nbconvert --to script"]
 BASELINE = "nbconvert --to script"
@@ -158,10 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join([header, *rows, "", notes])
     if errors:
         report += "\n\nFailures (last stderr line of the first failing run):\n" + "\n".join(dict.fromkeys(errors))
-    print(report)
-    if args.markdown:
-        args.markdown.write_text(report + "\n", encoding="utf-8")
-    return 0
+    return publish(report, args.markdown)
 
 
 if __name__ == "__main__":

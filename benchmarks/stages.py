@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen_notebook  # noqa: E402
+from bench_cli import publish  # noqa: E402
 
 STAGES = ["read", "magics", "graph", "slice", "rewrite", "context", "render + format", "write"]
 
@@ -86,10 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     lines.append("| all stages | " + " | ".join(f"{sum(columns[size].values()):.2f} s" for size in sizes) + " |")
     lines += ["", f"Medians of {args.runs} runs in one process; Python {platform.python_version()}."]
     report = "\n".join(lines)
-    print(report)
-    if args.markdown:
-        args.markdown.write_text(report + "\n", encoding="utf-8")
-    return 0
+    return publish(report, args.markdown)
 
 
 if __name__ == "__main__":
