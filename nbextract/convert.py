@@ -59,7 +59,11 @@ def refuse_leaks(files: dict[str, str | bytes], statements: StatementGraph) -> N
         for path, content in files.items():
             if any(piece in content for piece in (pieces if isinstance(content, str) else as_bytes)):
                 raise ConversionError(
-                    f"a {secret.kind} ({origin}) would reach {path}; move it to the environment variable "
+                    f"{article(secret.kind)} {secret.kind} ({origin}) would reach {path}; move it to the environment variable "
                     f"{secret.env} in the source, or tag its cell nbextract:skip",
                     path=statements.document.path,
                 )
+
+
+def article(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" else "a"

@@ -13,6 +13,7 @@ import libcst as cst
 from .graph import Statement
 from .knowledge import is_device
 from .lift import Lifted, Lifter
+from .secrets import redact
 from .slice import PREDICTION_NAME, Artifact, Plan, binds_device, is_no_grad_block, is_replayable
 
 RESERVED_KEYS = {"batch_size", "device", "artifacts_dir", "workdir"}
@@ -233,11 +234,11 @@ def provenance(node: cst.BaseStatement, statement: Statement, device: str | None
     """The statement as emitted: secrets read from the environment, pinned devices replaced by `device` (an
     expression) when given, and a `# cell N, line M` comment on top."""
     comment = cst.EmptyLine(comment=cst.Comment(f"# {statement.origin}"))
-    kept = [line for line in node.leading_lines if line.comment is not None]
     if statement.secrets:
         node = node.visit(SecretsFromEnvironment(statement.secrets))
     if device is not None and pins_device(statement):
         node = node.visit(DeviceAtRunTime(device))
+    kept = [line for line in node.leading_lines if line.comment is not None]
     return node.with_changes(leading_lines=[*kept, comment])
 
 
@@ -294,6 +295,10 @@ class SecretsFromEnvironment(cst.CSTTransformer):
         value = original_node.evaluated_value
         env = self.env_for(value if isinstance(value, str) else original_node.value)
         return updated_node if env is None else cst.parse_expression(f'secret("{env}")')
+
+    def leave_Comment(self, original_node: cst.Comment, updated_node: cst.Comment) -> cst.Comment:
+        """A comment keeps its words; a secret in it (code commented out) becomes the marker of its variable."""
+        return updated_node.with_changes(value=redact(original_node.value, self.secrets))
 
     def leave_FormattedStringText(self, original_node, updated_node):
         env = self.env_for(original_node.value)

@@ -221,6 +221,18 @@ class SecretFinder(cst.CSTVisitor):
     def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
         self.scan(node.value, node.value)
 
+    def visit_Comment(self, node: cst.Comment) -> None:
+        """A comment is often code commented out (`# API_KEY = "sk-..."`): scanned as code, with the names its
+        literals are bound to, or, when it does not parse, as text (token shapes and URL credentials only)."""
+        found = detect(node.value.lstrip("#").strip())
+        if found:
+            self.seen[node.value] += 1
+            line = line_of(self.code, node.value, self.seen[node.value])
+            self.found += [replace(secret, line=line) for secret in found if not self.holds(secret)]
+
+    def holds(self, secret: Secret) -> bool:
+        return any(secret.value in other.value or other.value in secret.value for other in self.found)
+
     def scan(self, value: str, text: str) -> None:
         """Scans the value of the literal written `text`. Literals are visited in source order, so the n-th visit of a
         text is its n-th occurrence in the code: its line is looked up only when it holds a secret."""
@@ -265,9 +277,11 @@ def may_fire(value: str) -> bool:
 
 
 def may_hold_secret(code: str) -> bool:
-    """False only for code none of whose literals can hold a secret: code without a quote has no literal; else
+    """False only for code none of whose literals or comments can hold a secret: code without a quote has no literal; else
     Python's own parser (far cheaper than a libcst visit) gives the value of each literal (adjacent literals joined,
     which can only make a value longer). An f-string, or code `ast` cannot parse, may hold one."""
+    if "#" in code:  # a comment, or a literal holding "#": comments are scanned too
+        return True
     if "'" not in code and '"' not in code:
         return False
     try:

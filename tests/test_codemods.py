@@ -37,6 +37,7 @@ CASES = [
     ("secret-keyword", 'login(key="a3f9c0d1e2b3a4f5c6d7e8f9a0b1c2d3e4f5a6b7", api_key=1)\n', "login(key=secret(\"API_KEY\"), api_key=1)\n"),
     ("secret-in-url", 'engine = create_engine("postgresql://ml:S3cr3tPassw0rd!@db:5432/f")\n', 'engine = create_engine(secret("DATABASE_URL"))\n'),
     ("secret-in-fstring", 'h = f"Bearer hf_abcdefghijklmnopqrstuvwxyz0123456789 {x}"\n', 'h = f"{secret(\'HF_TOKEN\')}{x}"\n'),
+    ("secret-in-trailing-comment", "x = y + 1  # was ghp_4fV8kQ2mZ7xL1pR9sT3wY6uB0nC5dE8hJ2aG\n", "x = y + 1  # was <secret: GITHUB_TOKEN>\n"),
     ("environ-secret-dropped", 'import os\nos.environ["OPENAI_API_KEY"] = "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"\n', "import os\n"),
     ("lift-literal-assignment", "RANDOM_STATE = 42\n", "RANDOM_STATE = project_settings.random_state\n"),
     ("lift-seed-keyword", "split(X, y, random_state=7, shuffle=True)\n", "split(X, y, random_state=project_settings.random_state, shuffle=True)\n"),
@@ -65,6 +66,14 @@ def test_provenance_comment_names_cell_and_line(tmp_path):
     path.write_text("x = 1\n\n\ny = x + 1\n")
     statement = analyse(path).statements[1]
     assert cst.Module(body=[provenance(statement.node, statement)]).code == "# line 4\ny = x + 1\n"
+
+
+def test_a_secret_in_code_commented_out_above_a_statement_is_not_copied(tmp_path):
+    path = tmp_path / "source.py"
+    path.write_text("x = 1\n# API_KEY = 'sk-abcdefghijklmnopqrstuvwxyz0123456789ABCD'\ny = x + 1\n")
+    statement = analyse(path).statements[1]
+    emitted = cst.Module(body=[provenance(statement.node, statement)]).code
+    assert emitted == "# API_KEY = '<secret: API_KEY>'\n# line 3\ny = x + 1\n"
 
 
 DEVICE_CASES = [

@@ -167,6 +167,13 @@ PRE_CHECK = [
     ('token = b"ghp_4fV8kQ2mZ7xL1pR9sT3wY6uB0nC5dE8hJ2aG"\n', True, ["ghp_4fV8kQ2mZ7xL1pR9sT3wY6uB0nC5dE8hJ2aG"]),
     ('label = "region"\n', False, []),
     ("print 'not python 3'\n", True, []),
+    # comments: code commented out is scanned as code (with names), other comments as text (token shapes, URLs)
+    ("# API_KEY = 'sk-abcdefghijklmnopqrstuvwxyz0123456789ABCD'\nx = 1\n", True, ["sk-abcdefghijklmnopqrstuvwxyz0123456789ABCD"]),
+    ("# password = 'Tr0ub4dor&3xq'\nx = 1\n", True, ["Tr0ub4dor&3xq"]),
+    ("x = 1  # old key: ghp_4fV8kQ2mZ7xL1pR9sT3wY6uB0nC5dE8hJ2aG, do not use\n", True, ["ghp_4fV8kQ2mZ7xL1pR9sT3wY6uB0nC5dE8hJ2aG"]),
+    ("# db was postgresql://ml:s3cretPa55@10.0.0.5/features\nx = 1\n", True, ["s3cretPa55"]),
+    ("# the token count per review is a feature; see the api key section of the docs\nx = 1\n", True, []),
+    ("# sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\nx = 1\n", True, []),
 ]
 
 
