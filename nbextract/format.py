@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import pickle
 import re
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -184,7 +185,7 @@ def reap(child: int) -> None:
     try:
         finished, _ = os.waitpid(child, os.WNOHANG)
         if finished == 0:
-            os.kill(child, 9)
+            os.kill(child, signal.SIGKILL)
             os.waitpid(child, 0)
     except ChildProcessError:
         pass

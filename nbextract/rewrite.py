@@ -238,8 +238,12 @@ def provenance(node: cst.BaseStatement, statement: Statement, device: str | None
         node = node.visit(SecretsFromEnvironment(statement.secrets))
     if device is not None and pins_device(statement):
         node = node.visit(DeviceAtRunTime(device))
-    kept = [line for line in node.leading_lines if line.comment is not None]
-    return node.with_changes(leading_lines=[*kept, comment])
+    return node.with_changes(leading_lines=[*comment_lines(node), comment])
+
+
+def comment_lines(node: cst.BaseStatement) -> list[cst.EmptyLine]:
+    """The comment lines above a statement, without its blank lines."""
+    return [line for line in node.leading_lines if line.comment is not None]
 
 
 def pins_device(statement: Statement) -> bool:
@@ -341,8 +345,7 @@ def spaced(nodes: list[cst.BaseStatement], blank: int) -> list[cst.BaseStatement
     spaced_nodes = nodes[:1]
     for before, node in zip(nodes, nodes[1:]):
         if is_definition(before) or is_definition(node):
-            kept = [line for line in node.leading_lines if line.comment is not None]
-            node = node.with_changes(leading_lines=[*[cst.EmptyLine(indent=False)] * blank, *kept])
+            node = node.with_changes(leading_lines=[*[cst.EmptyLine(indent=False)] * blank, *comment_lines(node)])
         spaced_nodes.append(node)
     return spaced_nodes
 

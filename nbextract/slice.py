@@ -403,8 +403,8 @@ def split_siblings(graph: StatementGraph, prediction: int) -> set[tuple[str, int
 
 
 def is_data_source(statement: Statement) -> bool:
-    calls = statement.calls
-    return any(call in knowledge.SPLIT_CALLS or knowledge.is_loader(call) for call in calls) or splits_by_slicing(statement)
+    loads_or_splits = any(call in knowledge.SPLIT_CALLS or knowledge.is_loader(call) for call in statement.calls)
+    return loads_or_splits or splits_by_slicing(statement)
 
 
 def splits_by_slicing(statement: Statement) -> bool:

@@ -10,21 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from nbextract import context, format, graph, magics, read, render, rewrite, slice
-from nbextract.options import Options
+from nbextract import format, render
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import gen_notebook  # noqa: E402
+from test_templates_formatted import converted  # noqa: E402
 
 SAMPLES = sorted(p.name for p in (ROOT / "sample_notebooks").iterdir() if p.suffix in (".ipynb", ".py"))
 
 
 def rendered(source: Path, tmp_path: Path) -> tuple[dict[str, str], str]:
-    options = Options(source=source, output=tmp_path / "out")
-    document = read.read(source)
-    planned = slice.plan(graph.build(document, magics.normalise(document)), options)
-    data = context.build(planned, rewrite.rewrite(planned), options)
+    data = converted(source, tmp_path / "out")
     return render.render(data), data["package"]
 
 
