@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import graph, magics, read
+from .errors import ConversionError
 from .graph import StatementGraph
+from .options import Options
+from .slice.boundaries import find_input, find_output
+from .slice.ranking import Candidate, describe_candidates, prediction_candidates
 
 
 def analyse(path: str | Path) -> StatementGraph:
@@ -30,4 +34,22 @@ def describe(statements: StatementGraph) -> str:
         rows.append(f"magic {decision.magic} (cell {decision.cell}, line {decision.line}): {decision.action} {decision.detail}")
     for finding in statements.findings:
         rows.append(f"finding: {finding.kind} ({finding.origin}): {finding.message}")
-    return "\n".join(rows) + "\n"
+    report = "\n".join(rows) + "\n"
+    if not statements.statements:
+        return report
+    candidates = prediction_candidates(statements)
+    return report + describe_candidates(statements, candidates) + boundaries(statements, candidates)
+
+
+def boundaries(statements: StatementGraph, candidates: list[Candidate]) -> str:
+    """The input and output a conversion without flags would take, from the best candidate, or why there are none."""
+    if not candidates:
+        return ""
+    options = Options(source=Path(statements.document.path))
+    prediction = candidates[0].statement
+    try:
+        source = find_input(statements, prediction, options)
+    except ConversionError as error:
+        return f"boundaries: {error}\n"
+    output, _ = find_output(statements, prediction, options)
+    return f"boundaries: input {source.name} ({source.origin}) -> output {output.name} ({output.origin})\n"

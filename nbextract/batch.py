@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .errors import NbextractError, UsageError
-from .options import Options, identifier
-from .read import PERCENT_CELL
+from . import write
+from .errors import NbextractError, ReadError, UsageError
+from .options import Options, default_name
+from .read import PERCENT_CELL, source_bytes
 
 SKIPPED_FOLDERS = frozenset({"__pycache__", "node_modules", "site-packages"})
 ENVIRONMENT_MARKERS = ("pyvenv.cfg", "conda-meta")
@@ -49,7 +50,7 @@ def sources_in(arguments: Sequence[str | Path]) -> tuple[list[Path], list[Outcom
     sources: dict[Path, Path] = {}
     empty: list[Outcome] = []
     for argument in map(Path, arguments):
-        found = list(folder_sources(argument)) if argument.is_dir() else [argument]
+        found = list(folder_sources(argument)) if os.path.isdir(argument) else [argument]
         if not found:
             empty.append(Outcome(argument, reason="no notebooks or percent-format scripts in this folder", exit_code=2))
         for source in found:
@@ -76,26 +77,28 @@ def entered(folder: Path) -> bool:
 
 def percent_script(path: Path) -> bool:
     try:
-        return PERCENT_CELL.search(path.read_bytes().decode("utf-8", "replace")) is not None
-    except OSError:
+        return PERCENT_CELL.search(source_bytes(path).decode("utf-8", "replace")) is not None
+    except ReadError:  # not a regular file (a named pipe would block), too large, unreadable
         return False
 
 
 def plan(sources: Sequence[Path], template: Options, parent: Path | None = None) -> list[Options]:
     """One Options per source, each package named from its source's stem, written as `parent/NAME` (default: the
-    current folder). Two sources that would make the same package are a UsageError, before any work."""
+    current folder). Two sources that would make the same package, or a package folder holding a source of the batch,
+    are a UsageError, before any work."""
     if template.name or template.input_var or template.output_var:
         raise UsageError("--name, --input and --output name one source's package and variables; convert it on its own")
     parent = Path(parent) if parent is not None else Path.cwd()
     by_name: dict[str, Path] = {}
     for source in sources:
-        name = identifier(source.stem)
+        name = default_name(source.stem)
         if name in by_name:
             raise UsageError(
                 f"{by_name[name]} and {source} would both be written to {parent / name}; convert them separately with -o",
                 path=str(source),
             )
         by_name[name] = source
+    write.refuse_holding([parent / name for name in by_name], {source: "the source" for source in sources})
     return [
         replace(template, source=source, output=parent / name, template_dir=template.template_dir or templates_for(source))
         for name, source in by_name.items()
@@ -142,6 +145,7 @@ def outcomes(options: list[Options], workers: int) -> Iterator[tuple[int, Outcom
 def converted(job: tuple[int, Options]) -> tuple[int, Outcome]:
     """Convert one source; any error becomes a failed Outcome (a worker never raises, so the batch goes on)."""
     from .convert import convert
+    from .secrets import redact
 
     position, options = job
     try:
@@ -149,7 +153,7 @@ def converted(job: tuple[int, Options]) -> tuple[int, Outcome]:
     except NbextractError as error:
         return position, Outcome(options.source, reason=reason(error, options.source), exit_code=error.exit_code)
     except Exception as error:  # a bug of ours: report it for this source and go on with the others
-        return position, Outcome(options.source, reason=f"internal error ({type(error).__name__}: {error})", exit_code=1)
+        return position, Outcome(options.source, reason=redact(f"internal error ({type(error).__name__}: {error})"), exit_code=1)
     return position, Outcome(options.source, result.output, describe(result.manifest))
 
 

@@ -14,7 +14,8 @@ from .errors import NbextractError, UsageError
 
 
 def reported(command):
-    """Turn NbextractError into `nbextract: <file>, cell N, line M: message` and its exit status."""
+    """Turn NbextractError into `nbextract: <file>, cell N, line M: message` and its exit status; an OSError naming a
+    file (disk full, a read-only file system, a name too long) is the user's environment: one line too, exit 2."""
 
     @wraps(command)
     def wrapper(*args, **kwargs):
@@ -26,18 +27,32 @@ def reported(command):
         except KeyboardInterrupt:
             click.echo("nbextract: interrupted; nothing was written", err=True)
             sys.exit(130)
-        except Exception as error:  # a bug of ours: one line for the user, the traceback on request
-            if os.environ.get("NBEXTRACT_DEBUG"):
-                raise
-            source = kwargs.get("source") or " ".join(kwargs.get("sources", ()))
-            click.echo(
-                f"nbextract: {source}: internal error ({type(error).__name__}: {error}); nothing was written. "
-                "Rerun with NBEXTRACT_DEBUG=1 for the traceback and report it.",
-                err=True,
-            )
-            sys.exit(1)
+        except OSError as error:
+            if error.filename is None:
+                internal_error(error, kwargs)
+            click.echo(f"nbextract: {error.filename}: {error.strerror or error}", err=True)
+            sys.exit(2)
+        except Exception as error:
+            internal_error(error, kwargs)
 
     return wrapper
+
+
+def internal_error(error: Exception, arguments: dict) -> None:
+    """A bug of ours: one line for the user, its secrets redacted, the traceback on request; exits 1."""
+    from .secrets import redact
+
+    if os.environ.get("NBEXTRACT_DEBUG"):
+        raise error
+    source = arguments.get("source") or " ".join(arguments.get("sources", ()))
+    click.echo(
+        redact(
+            f"nbextract: {source}: internal error ({type(error).__name__}: {error}); nothing was written. "
+            "Rerun with NBEXTRACT_DEBUG=1 for the traceback and report it."
+        ),
+        err=True,
+    )
+    sys.exit(1)
 
 
 SOURCE = click.argument("source")
@@ -111,7 +126,7 @@ def convert(sources, out, name, input_var, output_var, execute, force, template_
         force=force,
         template_dir=Path(template_dir) if template_dir else None,
     )
-    if len(sources) == 1 and not options.source.is_dir():
+    if len(sources) == 1 and not os.path.isdir(options.source):  # False for a name too long, as for a file
         convert_one(options, sources[0])
     else:
         sys.exit(convert_many(sources, options, jobs))

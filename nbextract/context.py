@@ -10,11 +10,15 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import networkx as nx
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from . import __version__, dependencies, knowledge
 from .draw import mermaid
 from .findings import find_all
 from .options import Options, dependency_overrides
-from .rewrite import Code, StageCode
+from .rewrite import TORCH_FORMATS, Code, StageCode
 from .slice import Plan
 
 DEFAULT_BATCH_SIZE = 256
@@ -22,7 +26,8 @@ DEFAULT_BATCH_SIZE = 256
 
 @dataclass(frozen=True)
 class Setting:
-    """One config.toml entry: key, value, Python type, env var, where it was found and what it affects."""
+    """One config.toml entry: key, value, Python type, env var, where it was found and what it affects; its table,
+    serving (read when predicting) or training; for a path training names, how it uses it (lift.Lifted.use)."""
 
     key: str
     value: object
@@ -31,6 +36,8 @@ class Setting:
     origin: str
     affects: str
     path: bool = False
+    table: str = "serving"
+    use: str = ""
 
     @property
     def toml(self) -> str:
@@ -47,12 +54,14 @@ VARIABLES = {
     "source": ("dict", "path, name, kind and sha256 of the converted source"),
     "version": ("str", "the nbextract version that generated the project"),
     "python_version": ("str", "major.minor of the Python that ran the conversion"),
-    "settings": ("list[Setting]", "config entries: key, value, type, env, origin, affects, path, toml, default"),
+    "settings": ("list[Setting]", "config entries: key, value, type, env, origin, affects, path, table, use, toml, default"),
     "stages": ("dict[str, StageCode]", "preprocess/infer/postprocess: function, params, returns, code, imports, helper_names, origins"),
     "stage_calls": ("dict[str, str]", "the call expression pipeline.py uses for each stage"),
     "batched_infer": ("dict | None", "function (a partial of infer) and data name when infer runs in batches"),
     "secrets": ("list[dict]", "env, kind and origin of each secret the source held (never its value)"),
     "train_uses_secrets": ("bool", "whether training/train.py reads a secret from the environment"),
+    "read_secrets": ("list[str]", "the secret environment variables the package or training/train.py reads"),
+    "ci_training": ("dict", "run: whether the generated CI trains; condition: the files it needs in the repository"),
     "input": ("dict", "name, origin and code (secrets redacted) of the statement binding the raw input"),
     "output": ("dict", "name, origin and code (secrets redacted) of the statement binding the final output"),
     "artifacts": ("list[dict]", "fitted state: variable, path, format (joblib, torch, state_dict, pretrained), module, origin"),
@@ -63,7 +72,14 @@ VARIABLES = {
     "train_main": ("str", "code of training/train.py's main() (empty: no training script)"),
     "train_imports": ("list[str]", "import lines of training/train.py"),
     "train_helper_names": ("list[str]", "names train.py imports from the package's helpers"),
+    "train_model_names": ("list[str]", "names train.py imports from the package's model.py: those its main() calls"),
+    "train_artifact_names": ("list[str]", "names train.py imports from the package's artifacts.py (staging, committing a versioned set, metrics)"),
+    "metrics": ("list[dict]", "name and origin of each metric of the source's evaluation that training/train.py records into artifacts/metrics.json"),
+    "left_out": ("list[dict]", "origin, comment and reason of each comment left out of the package (commented-out code, remarks about the author's machine)"),
     "dependencies": ("list[str]", "pinned requirements of the inference package"),
+    "environment": ("list[str]", "name==version of every distribution the dependencies need, as installed when converting (requirements.in, which lock.sh locks)"),
+    "torch_requirements": ("list[str]", "the torch, torchvision and torchaudio requirements of the package (the image and the lock take their CPU wheels)"),
+    "serve_requirements": ("list[str]", "requirements of the [serve] extra (HTTP serving), locked with the inference environment"),
     "training_requirements": ("list[str]", "pinned requirements of training only"),
     "statements": ("list[dict]", "per statement: origin, code label, stage, reason"),
     "findings": ("list[dict]", "kind, origin and message of each finding"),
@@ -82,17 +98,21 @@ VARIABLES = {
 }
 
 PROFILE_FILE = "input_profile.json"
+SERVE_REQUIREMENTS = ("fastapi>=0.110", "uvicorn>=0.29", "prometheus-client>=0.20", "numpy")
+TRAIN_MODEL_NAMES = ("build_module", "resolve_device", "save_artifact")
+TRAIN_METRIC_NAMES = ("noted", "save_metrics")
+TRAIN_SCRIPT_IMPORTS = ("import sys", "from pathlib import Path")
+"""What training/train.py imports itself (to import the package from src/): the source's same line is not repeated."""
 
 
 def build(plan: Plan, code: Code, options: Options) -> dict:
     package = options.package
     prefix = f"{package.upper()}_"
     document = plan.graph.document
-    out = options.out_dir.resolve()
     settings = [
         *settings_from_plan(plan, prefix),
-        *lifted_settings(code, Path(document.path).resolve().parent, out, prefix),
-        *builtin_settings(plan, options, prefix, out),
+        *lifted_settings(code, prefix),
+        *builtin_settings(plan, code, package),
     ]
     artifacts = [{**a.describe(), "origin": a.origin} for a in plan.artifacts]
     statements = [
@@ -111,8 +131,11 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
     source = {"path": document.path, "name": Path(document.path).name, "kind": document.kind, "sha256": document.sha256}
     declared = dependencies.Declared.of(installs(plan), dependency_overrides(Path(document.path).parent))
     inference_imports = [line for stage in code.stages.values() for line in stage.imports] + code.helper_imports
-    runtime = dependencies.pinned([*inference_imports, *fitted_state_imports(plan)], ("joblib",), declared)
-    training = [req for req in dependencies.pinned(code.train_imports, (), declared) if req not in runtime]
+    nodes = [statement.node for statement in plan.graph.statements]
+    made_with = dependencies.implied_modules([nodes[index] for index in input_makers(plan)])
+    runtime = dependencies.pinned([*inference_imports, *fitted_state_imports(plan), *input_imports(plan)], ("joblib", *made_with), declared)
+    trained_with = dependencies.implied_modules([nodes[index] for index in plan.train])
+    training = [req for req in dependencies.pinned(code.train_imports, trained_with, declared) if req not in runtime]
     manifest = {
         "nbextract_version": __version__,
         "package": package,
@@ -136,12 +159,13 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
         artifacts=artifacts,
         secrets=secrets,
         train_uses_secrets=code.train_uses_secrets,
+        read_secrets=code.read_secrets,
         helpers=code.helpers,
         helper_imports=code.helper_imports,
         helper_names=code.helper_names,
         helper_globals=plan.helper_globals,
         train_main=code.train_body if plan.train else "",
-        train_imports=code.train_imports,
+        train_imports=[line for line in code.train_imports if line not in TRAIN_SCRIPT_IMPORTS],
         train_helper_names=code.train_helper_names,
         dependencies=runtime,
         training_requirements=training,
@@ -152,6 +176,8 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
         manifest=manifest,
         reference={"name": plan.reference.name, "origin": plan.reference.origin} if plan.reference else None,
         seeds=seed_statements(plan),
+        left_out=code.left_out,
+        metrics=code.metrics,
     )
 
 
@@ -175,6 +201,18 @@ def fitted_state_imports(plan: Plan) -> list[str]:
     )
 
 
+def input_imports(plan: Plan) -> list[str]:
+    """Import statements read by the statements the input is made with: the library of its type (a DataFrame input
+    needs pandas) is one of them, which --execute reads from the recorded type instead."""
+    statements = plan.graph.statements
+    return sorted({statements[index].code for index in input_makers(plan) if statements[index].kind == "import"})
+
+
+def input_makers(plan: Plan) -> set[int]:
+    """The statement binding the input and those it depends on."""
+    return nx.ancestors(plan.graph.graph, plan.input.statement) | {plan.input.statement}
+
+
 def seed_statements(plan: Plan) -> list[str]:
     statements = plan.graph.statements
     return [statements[i].label for i in plan.train if any(knowledge.is_seed(call) for call in statements[i].calls)]
@@ -195,6 +233,8 @@ def with_run(data: dict, run) -> dict:
         "benchmark": run.benchmark,
         "runtime_python": run.python,
         "dependencies": runtime,
+        "environment": dependencies.environment(runtime),
+        "torch_requirements": torch_requirements(runtime),
         "training_requirements": [req for req in data["training_requirements"] if req not in runtime],
         "manifest": manifest,
     }
@@ -210,11 +250,11 @@ def boundary(plan: Plan, bound) -> dict:
 def template_context(*, package: str, stages: dict[str, StageCode], **given) -> dict:
     """The full template context: what is given, what derives from it, and empty defaults for the rest."""
     defaults = {
-        "artifacts": [], "secrets": [], "train_uses_secrets": False, "helpers": "", "helper_imports": [],
+        "artifacts": [], "secrets": [], "train_uses_secrets": False, "read_secrets": [], "helpers": "", "helper_imports": [],
         "helper_names": [], "helper_globals": [], "train_main": "", "train_imports": [], "train_helper_names": [], "dependencies": [],
         "training_requirements": [], "statements": [], "findings": [], "magics": [], "graph_mermaid": "flowchart TD\n",
         "reference": None, "seeds": [], "executed": False, "input_spec": {}, "output_spec": {}, "artifact_types": {},
-        "benchmark": "", "runtime_python": "",
+        "benchmark": "", "runtime_python": "", "left_out": [], "metrics": [],
     }
     data = {
         **defaults,
@@ -226,12 +266,26 @@ def template_context(*, package: str, stages: dict[str, StageCode], **given) -> 
         "stages": stages,
         "stage_calls": stage_calls(stages),
         "batched_infer": batched(stages["infer"]),
+        "ci_training": ci_training(given.get("train_main", ""), given["settings"]),
+        "train_model_names": [name for name in TRAIN_MODEL_NAMES if f"{name}(" in given.get("train_main", "")],
+        "train_artifact_names": sorted(["commit", "staged", *(name for name in TRAIN_METRIC_NAMES if f"{name}(" in given.get("train_main", ""))]),
         "profile_file": PROFILE_FILE,
+        "environment": dependencies.environment(given.get("dependencies", [])),
+        "serve_requirements": list(SERVE_REQUIREMENTS),
+        "torch_requirements": torch_requirements(given.get("dependencies", [])),
     }
     missing = set(VARIABLES) - set(data)
     if missing:
         raise TypeError(f"template context lacks {sorted(missing)}")
     return data
+
+
+TORCH_DISTRIBUTIONS = ("torch", "torchvision", "torchaudio")
+
+
+def torch_requirements(requirements: list[str]) -> list[str]:
+    """The requirements of torch's own distributions, whose wheels come from their CPU index unless asked otherwise."""
+    return [requirement for requirement in requirements if canonicalize_name(Requirement(requirement).name) in TORCH_DISTRIBUTIONS]
 
 
 def secret_entries(plan: Plan) -> list[dict]:
@@ -248,66 +302,73 @@ def secret_entries(plan: Plan) -> list[dict]:
 
 def settings_from_plan(plan: Plan, prefix: str) -> list[Setting]:
     return [
-        Setting(
-            value.key,
-            value.value,
-            type(value.value).__name__,
-            f"{prefix}{value.key.upper()}",
-            value.origin,
-            f"read by the inference path as {value.variable}",
-        )
+        Setting(value.key, value.value, type(value.value).__name__, f"{prefix}{value.key.upper()}", value.origin, f"read by the inference path as {value.variable}")
         for value in plan.config
     ]
 
 
-def lifted_settings(code: Code, source_dir: Path, out: Path, prefix: str) -> list[Setting]:
-    """Values lifted from the training code; relative paths are rewritten relative to the project."""
-    settings = []
-    for lifted in code.lifted:
-        value = lifted.value
-        if lifted.path and not Path(value).is_absolute():
-            value = relative_to_project((source_dir / value).resolve(), out)
-        kind = type(value).__name__
-        settings.append(Setting(lifted.key, value, kind, f"{prefix}{lifted.key.upper()}", lifted.origin, lifted.affects, lifted.path))
-    return settings
+def lifted_settings(code: Code, prefix: str) -> list[Setting]:
+    """Values lifted from the training code, in the [training] table; a relative path stays as the source wrote it,
+    which resolves against the project as it did against the source's folder (README.md says what to put there)."""
+    return [
+        Setting(value.key, value.value, type(value.value).__name__, f"{prefix}{value.key.upper()}", value.origin, value.affects, value.path, "training", value.use)
+        for value in code.lifted
+    ]
 
 
-def builtin_settings(plan: Plan, options: Options, prefix: str, out: Path) -> list[Setting]:
-    workdir = relative_to_project(Path(plan.graph.document.path).resolve().parent, out)
-    size = plan.batch_size
-    batch = (size.value, size.origin) if size is not None else (DEFAULT_BATCH_SIZE, "generated")
+def ci_training(train_main: str, settings: list[Setting]) -> dict:
+    """Whether the generated CI trains, and on which condition: only where the repository can hold every data file
+    training reads (none outside the project), and only when it does (`hashFiles(...)`)."""
+    read = [setting.value for setting in settings if setting.use == "reads"]
+    inside = all(not Path(path).is_absolute() and ".." not in Path(path).parts for path in read)
+    condition = " && ".join(f"hashFiles('{path}') != ''" for path in read)
+    return {"run": bool(train_main) and inside, "condition": condition}
+
+
+def builtin_settings(plan: Plan, code: Code, package: str) -> list[Setting]:
+    """The settings every package has ([serving]); `device` only where torch runs a model."""
+    prefix = f"{package.upper()}_"
     entries = [
-        ("batch_size", batch[0], "int", batch[1], "rows per call of infer(); larger is faster per row and uses more memory (1-4096)"),
+        ("batch_size", *inference_batch_size(plan)),
         ("device", "auto", "str", "generated", "where models run: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps"),
         ("artifacts_dir", "artifacts", "str", "generated", "folder of the fitted state written by training/train.py"),
+        ("model_version", "current", "str", "generated", f"the artifact set predictions load: current (the last training), or an older version listed by `python -m {package} info` (rollback)"),
         ("drift_threshold", 0.2, "float", "generated", "population stability index above which a feature is logged as drifting from the training data (0 turns the check off)"),
         ("drift_min_rows", 50, "int", "generated", "batches smaller than this are not checked for drift (too few rows to compare distributions)"),
-        ("workdir", workdir, "str", plan.graph.document.path, "folder training runs in: the source's own folder, so its relative data paths still resolve"),
     ]
-    taken = {value.key for value in plan.config}
+    dropped = {value.key for value in plan.config} | (set() if uses_torch(plan, code) else {"device"})
     return [
-        Setting(key, value, kind, f"{prefix}{key.upper()}", origin, affects, path=key in ("artifacts_dir", "workdir"))
+        Setting(key, value, kind, f"{prefix}{key.upper()}", origin, affects, path=key == "artifacts_dir")
         for key, value, kind, origin, affects in entries
-        if key not in taken
+        if key not in dropped
     ]
 
 
-def relative_to_project(folder: Path, out: Path) -> str:
-    """A path relative to the generated project when it stays close, else absolute."""
-    try:
-        relative = Path(*([".."] * len(out.relative_to(common(out, folder)).parts)), folder.relative_to(common(out, folder)))
-    except ValueError:
-        return str(folder)
-    return relative.as_posix() if relative.parts.count("..") <= 3 else str(folder)
+def uses_torch(plan: Plan, code: Code) -> bool:
+    """A torch artifact, or torch imported by the inference or the training code."""
+    imports = [*code.helper_imports, *code.train_imports, *(line for stage in code.stages.values() for line in stage.imports)]
+    torch_state = any(artifact.format in TORCH_FORMATS for artifact in plan.artifacts)
+    return torch_state or "torch" in dependencies.top_level_modules(imports)
 
 
-def common(a: Path, b: Path) -> Path:
-    parts = []
-    for x, y in zip(a.parts, b.parts):
-        if x != y:
-            break
-        parts.append(x)
-    return Path(*parts)
+BATCHED_AFFECTS = (
+    "rows per call of the model (an inference size, not the training batch size): larger is faster per row and uses "
+    "more memory; benchmarks/bench.py measures sizes and recommends one"
+)
+WHOLE_AFFECTS = (
+    "rows per call of infer(); 0: the whole input in one call (the model takes it at once, and splitting it only "
+    "repeats the model's fixed cost per call), split only above 256 MB"
+)
+
+
+def inference_batch_size(plan: Plan) -> tuple[int, str, str, str]:
+    """value, type, origin and affects of batch_size: the source's inference batch size, else DEFAULT_BATCH_SIZE
+    when the model is called batch by batch (torch, transformers), else 0: any other model (scikit-learn, xgboost,
+    lightgbm, ...) takes the whole input in one call, and splitting it only pays the model's fixed cost again."""
+    batched = any(artifact.format in TORCH_FORMATS for artifact in plan.artifacts)
+    default = DEFAULT_BATCH_SIZE if batched else 0
+    value, origin = (plan.batch_size.value, plan.batch_size.origin) if plan.batch_size else (default, "generated")
+    return value, "int", origin, BATCHED_AFFECTS if batched else WHOLE_AFFECTS
 
 
 def stage_calls(stages: dict[str, StageCode]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import context, execute, format, graph, magics, read, render, rewrite, slice, write
+from . import bundle, context, execute, format, graph, magics, read, render, rewrite, slice, write
 from .errors import ConversionError
 from .graph import StatementGraph
 from .options import Options
@@ -41,19 +41,21 @@ def convert(options: Options, progress: Progress | None = None) -> Result:
         data = context.with_run(data, run)
         files = {**project_files(data, options), **run.files}
         refuse_leaks(files, statements)
-    return Result(write.write_tree(files, out, options.force), data["manifest"])
+    return Result(write.write_tree(files, out, options.force, inside=options.root), data["manifest"])
 
 
-def project_files(data: dict, options: Options) -> dict[str, str]:
-    """The rendered, formatted project with its manifest."""
-    files = format.format_files(render.render(data, options.template_dir), data["package"])
+def project_files(data: dict, options: Options) -> dict[str, str | bytes]:
+    """The rendered, formatted project with its manifest, and the training data that travels with it."""
+    files: dict[str, str | bytes] = {**bundle.training_data(data["settings"], Path(options.source).parent)}
+    files.update(format.format_files(render.render(data, options.template_dir), data["package"]))
     files["nbextract.json"] = json.dumps(data["manifest"], indent=2, default=str) + "\n"
     return files
 
 
 def refuse_leaks(files: dict[str, str | bytes], statements: StatementGraph) -> None:
-    """The last line of defence: no secret, nor its last 8 characters, may reach any file of the project."""
-    for origin, secret in statements.secrets:
+    """The last line of defence: no secret, nor its last 8 characters, may reach any file of the project: neither one
+    the package reads from the environment nor one in text that is not converted (markdown, shell lines, broken cells)."""
+    for origin, secret in [*statements.secrets, *statements.unconverted_secrets]:
         pieces = {secret.value, secret.value[-8:]} if len(secret.value) >= 8 else {secret.value}
         as_bytes = {piece.encode() for piece in pieces}
         for path, content in files.items():

@@ -10,12 +10,26 @@ from functools import lru_cache
 from importlib import metadata
 
 import libcst as cst
+import libcst.matchers as m
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 ALIASES = {"sklearn": "scikit-learn", "cv2": "opencv-python", "PIL": "pillow", "yaml": "pyyaml", "skimage": "scikit-image"}
 NOT_FOR_INFERENCE = {"matplotlib", "seaborn", "IPython", "ipywidgets", "plotly", "tqdm"}
+COMPANIONS = {"torch": ("numpy",)}
+"""Modules code using a library needs beside it, though the library's wheel does not require them: torch hands
+arrays to and from numpy (`tensor.numpy()`, `torch.from_numpy`) and fails without it."""
+
+
+IMPLYING_ARGUMENTS = {"pandas": m.Arg(keyword=m.Name("as_frame"), value=m.Name("True"))}
+"""Modules a call needs though the code does not import them: `load_wine(as_frame=True)` returns pandas frames, and
+fails without pandas."""
+
+
+def implied_modules(nodes: list[cst.CSTNode]) -> tuple[str, ...]:
+    """The modules of IMPLYING_ARGUMENTS that some call of `nodes` needs."""
+    return tuple(module for module, argument in IMPLYING_ARGUMENTS.items() if any(m.findall(node, argument) for node in nodes))
 
 
 def top_level_modules(import_lines: list[str]) -> list[str]:
@@ -101,9 +115,10 @@ class Declared:
 
 def pinned(import_lines: list[str], extra: tuple[str, ...] = (), declared: Declared = Declared()) -> list[str]:
     """A requirement for each third-party module imported (stdlib and plotting left out), sorted: the override of
-    [tool.nbextract.dependencies], else the source's `!pip install` specifier, else the installed version."""
+    [tool.nbextract.dependencies], else the source's `!pip install` specifier, else the installed version; with the
+    COMPANIONS of each."""
     requirements = set()
-    for module in [*top_level_modules(import_lines), *extra]:
+    for module in with_companions([*top_level_modules(import_lines), *extra]):
         if module in sys.stdlib_module_names or module in NOT_FOR_INFERENCE:
             continue
         if module in declared.overrides:
@@ -114,6 +129,10 @@ def pinned(import_lines: list[str], extra: tuple[str, ...] = (), declared: Decla
     return sorted(requirements, key=str.lower)
 
 
+def with_companions(modules: list[str]) -> list[str]:
+    return [*modules, *(companion for module in modules for companion in COMPANIONS.get(module, ()))]
+
+
 def declared_or_installed(name: str, declared: Declared) -> str:
     written = declared.installs.get(canonicalize_name(name))
     if written is not None and Requirement(written).specifier:
@@ -122,3 +141,33 @@ def declared_or_installed(name: str, declared: Declared) -> str:
         return f"{name}=={Version(metadata.version(name)).public}"
     except metadata.PackageNotFoundError:
         return written or name
+
+
+def environment(requirements: list[str]) -> list[str]:
+    """`name==version` of every installed distribution the requirements need, through their own requirements (markers
+    evaluated here, extras not followed), the requirements themselves left out: the environment they were installed
+    in, which the generated lock reproduces."""
+    direct = {canonicalize_name(Requirement(requirement).name) for requirement in requirements}
+    pending = list(direct)
+    found: dict[str, str] = {}
+    while pending:
+        name = pending.pop()
+        try:
+            distribution = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        found.setdefault(name, f"{distribution.metadata['Name']}=={Version(distribution.version).public}")
+        for needed in required_names(distribution):
+            if needed not in found and needed not in pending:
+                pending.append(needed)
+    return sorted((pin for name, pin in found.items() if name not in direct), key=str.lower)
+
+
+def required_names(distribution: metadata.Distribution) -> list[str]:
+    """The canonical names a distribution requires here (its markers hold, no extra asked for)."""
+    names = []
+    for line in distribution.requires or []:
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            names.append(canonicalize_name(requirement.name))
+    return names

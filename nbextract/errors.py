@@ -16,12 +16,15 @@ class NbextractError(Exception):
     exit_code: int = 2
 
     def __str__(self) -> str:
+        """The message, redacted: an error may quote a source line, a cell or a traceback holding a secret."""
+        from .secrets import redact  # secrets imports libcst: only when an error is shown
+
         where = [self.path] if self.path else []
         if self.cell is not None:
             where.append(f"cell {self.cell}")
         if self.line is not None:
             where.append(f"line {self.line}")
-        return f"{', '.join(where)}: {self.message}" if where else self.message
+        return redact(f"{', '.join(where)}: {self.message}" if where else self.message)
 
 
 @dataclass

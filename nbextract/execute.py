@@ -2,26 +2,35 @@
 
 The first rendering of the project is written to a run folder beside OUT (so relative paths resolve as they will in OUT).
 The source's cells run in a kernel started in the source's folder, with one line added after each statement that binds
-something the project needs: the fitted state is saved with the generated package's own `save_artifact`, the input and
+something the project needs: the fitted state is saved with the generated package's own `save_artifact` (into a new artifact set, committed with
+its manifest of hashes after the last cell), the input and
 output at the boundary are pickled as golden examples, the input is described (the input spec) and the training-side
 data summarised (drift statistics). Then the generated benchmark runs once. Plain and percent scripts run the same way,
 as `__main__` with `__file__` and `sys.argv` set; cells tagged nbextract:skip and cells that do not parse are not run.
+Ctrl-C or SIGTERM cancels the run and shuts the kernel down before the signal has its usual effect.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .document import Cell, Document, Origin
 from .errors import ConversionError
+from .graph import Statement, StatementGraph
+from .secrets import redact
 from .slice import Plan
+from .write import write_files
 
 GOLDEN = "tests/golden"
 RUN_FILE = "run.json"
@@ -48,7 +57,7 @@ class Run:
     python: str = ""
 
 
-def run_source(plan: Plan, files: dict[str, str], package: str, out: Path, progress=None) -> Run:
+def run_source(plan: Plan, files: dict[str, str | bytes], package: str, out: Path, progress=None) -> Run:
     """Run the source with probes against a first rendering of the project; return what the run made."""
     out.parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f".{out.name}.run.", dir=out.parent))
@@ -56,8 +65,8 @@ def run_source(plan: Plan, files: dict[str, str], package: str, out: Path, progr
         write_files(folder, files)
         (folder / GOLDEN).mkdir(parents=True)
         notebook = instrumented(plan, prelude(folder, package, plan.graph.document), probes(plan), epilogue(folder))
-        execute(notebook, plan.graph.document, progress)
-        table = benchmark(folder, plan.graph.document.path)
+        execute(notebook, plan.graph, progress)
+        table = benchmark(folder, plan.graph)
         run = collected(folder)
         run.benchmark = table
         return run
@@ -65,14 +74,8 @@ def run_source(plan: Plan, files: dict[str, str], package: str, out: Path, progr
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def write_files(folder: Path, files: dict[str, str]) -> None:
-    for relative, text in files.items():
-        target = folder / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-
-
 PROBE_FAILED = "NbextractProbeError"
+FIX_OR_SKIP = "fix the cell, or tag it nbextract:skip if the package does not need it"
 
 
 def prelude(folder: Path, package: str, document: Document) -> str:
@@ -83,9 +86,9 @@ def prelude(folder: Path, package: str, document: Document) -> str:
     lines = [
         "import pickle as _nbx_pickle, sys as _nbx_sys",
         f"_nbx_sys.path.insert(0, {str(folder / 'src')!r})",
-        f"from {package} import checks as _nbx_checks, model as _nbx_model",
+        f"from {package} import artifacts as _nbx_artifacts, checks as _nbx_checks, model as _nbx_model",
         f"from {package}.config import load_settings as _nbx_load_settings",
-        f"_nbx_settings = _nbx_load_settings({str(folder / 'config.toml')!r})",
+        f"_nbx_settings = _nbx_artifacts.staged(_nbx_load_settings({str(folder / 'config.toml')!r}))",
         "_nbx_run = {'spec': {}, 'statistics': {}, 'output_spec': {}, 'artifact_types': {}}",
         f"class {PROBE_FAILED}(Exception):",
         "    pass",
@@ -126,13 +129,22 @@ def probes(plan: Plan) -> list[Probe]:
     if plan.reference is not None:
         wanted.append(("reference", plan.reference.name, plan.reference.statement))
     statements = plan.graph.statements
-    return [Probe(statements[index].origin, f"_nbx_probe({what!r}, {name!r}, {name})") for what, name, index in wanted]
+    return [Probe(statements[index].origin, probe_code(statements[index], what, name)) for what, name, index in wanted]
+
+
+def probe_code(statement: Statement, what: str, name: str) -> str:
+    """The probe of `name`; for a statement nbextract hoisted out of a line of the source (`y_pred = m.predict(X)`
+    out of `print(accuracy_score(y, m.predict(X)))`), which the source never ran as such, that statement first."""
+    probe = f"_nbx_probe({what!r}, {name!r}, {name})"
+    return f"{statement.code.strip()}; {probe}" if statement.hoisted else probe
 
 
 def epilogue(folder: Path) -> str:
-    """Code run after the last cell: write the profile and what the run learnt."""
+    """Code run after the last cell: write the profile, make what the run saved the current artifact set, and write
+    what the run learnt."""
     return (
         "_nbx_checks.write_profile(_nbx_settings, {'spec': _nbx_run['spec'], 'statistics': _nbx_run['statistics']})\n"
+        "_nbx_artifacts.commit(_nbx_settings)\n"
         f"with open({str(folder / RUN_FILE)!r}, 'w') as handle:\n"
         "    import json as _nbx_json\n"
         "    _nbx_json.dump({**_nbx_run, 'python': _nbx_sys.version.split()[0]}, handle, default=str)\n"
@@ -188,14 +200,18 @@ def probe_first_line(probe: Probe, last_local: int) -> int:
     return last_local - (probe.origin.last_line - probe.origin.first_line)
 
 
-def execute(notebook, document: Document, progress: Callable[[int, int, str], None] | None) -> None:
-    """Run `notebook` in a kernel started in the source's folder; a failing cell is one error naming that cell."""
+def execute(notebook, graph: StatementGraph, progress: Callable[[int, int, str], None] | None) -> None:
+    """Run `notebook` in a kernel started in the source's folder; a failing cell, or one that kills the kernel, is one
+    error naming that cell."""
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
 
+    document = graph.document
     total = len(notebook.cells)
+    running: list[int | None] = []
 
     def started(cell, cell_index, **_):
+        running.append(cell.metadata.get("nbextract_cell"))
         if progress is not None:
             number = cell.metadata.get("nbextract_cell")
             progress(cell_index, total, f"cell {number}" if number else ("setup" if cell_index == 0 else "saving"))
@@ -204,27 +220,97 @@ def execute(notebook, document: Document, progress: Callable[[int, int, str], No
         notebook,
         timeout=None,
         kernel_name="python3",
+        shutdown_kernel="immediate",
         resources={"metadata": {"path": str(Path(document.path).resolve().parent)}},
         on_cell_start=started,
     )
     try:
-        client.execute(stderr=subprocess.DEVNULL)
+        run_cancellable(executed(client))
     except CellExecutionError as error:
         cell = failing_cell(notebook)
         if error.ename == PROBE_FAILED:
             raise ConversionError(
-                f"--execute could not {first_line(error.evalue)}; convert without --execute and run training/train.py",
+                f"--execute could not {quoted(error.evalue, graph)}; convert without --execute and run training/train.py",
                 path=document.path,
                 cell=cell,
             ) from None
         raise ConversionError(
-            f"running the source failed: {error.ename}: {first_line(error.evalue)}; fix the cell, or tag it "
-            "nbextract:skip if the package does not need it",
+            f"running the source failed: {error.ename}: {quoted(error.evalue, graph)}; {FIX_OR_SKIP}",
             path=document.path,
             cell=cell,
         ) from None
+    except DeadKernelError:
+        raise ConversionError(
+            f"the kernel died running the source (the cell crashed it, exited it or ran out of memory); {FIX_OR_SKIP}",
+            path=document.path,
+            cell=running[-1] if running else None,
+        ) from None
     if progress is not None:
         progress(total, total, "done")
+
+
+async def executed(client) -> None:
+    """The notebook's run; the kernel is shut down however the run ends (nbclient leaves it running when the run is
+    cancelled while the kernel starts)."""
+    try:
+        await client.async_execute(stderr=subprocess.DEVNULL)
+    finally:
+        if client.km is not None and await client.km.is_alive():
+            await client.km.shutdown_kernel(now=True)
+
+
+class KernelLoop(asyncio.SelectorEventLoop):
+    """An event loop that refuses signal handlers: nbclient's would shut the kernel down on SIGINT and SIGTERM and let
+    the run go on (an AssertionError, or a package written from half a run); run_cancellable handles them instead."""
+
+    def add_signal_handler(self, sig, callback, *args):
+        raise RuntimeError("SIGINT and SIGTERM cancel the run")
+
+
+def run_cancellable(coroutine) -> None:
+    """Run `coroutine` on a KernelLoop. SIGINT or SIGTERM (seen in the main thread) cancels it and lets its cleanup
+    run, whatever the run ended with (nbclient reports a cancelled cell as a dead kernel); then the signal goes to the
+    handler it had before the run, and KeyboardInterrupt is raised if that handler returns."""
+    loop = KernelLoop()
+    task = loop.create_task(coroutine)
+    received: list[int] = []
+
+    def cancel(signum, frame) -> None:
+        if not received:
+            received.append(signum)
+            loop.call_soon_threadsafe(task.cancel)
+
+    previous = handled_by(cancel)
+    try:
+        loop.run_until_complete(task)
+    except BaseException:
+        if not received:
+            raise
+    finally:
+        close(loop)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if received:
+        signal.raise_signal(received[0])  # what the signal does without a run (cli: KeyboardInterrupt; a batch worker: exit)
+        raise KeyboardInterrupt
+
+
+def close(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what is left on `loop` (nbclient's pollers of a cancelled cell), let it end, close the loop."""
+    left = asyncio.all_tasks(loop)
+    for task in left:
+        task.cancel()
+    if left:
+        loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+    loop.close()
+
+
+def handled_by(handler) -> dict:
+    """Make `handler` handle SIGINT and SIGTERM, those not ignored, when in the main thread; the handlers it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    signals = [signum for signum in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(signum) is not signal.SIG_IGN]
+    return {signum: signal.signal(signum, handler) for signum in signals}
 
 
 def failing_cell(notebook) -> int | None:
@@ -235,8 +321,10 @@ def failing_cell(notebook) -> int | None:
     return None
 
 
-def first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
+def quoted(text: str, graph: StatementGraph) -> str:
+    """The first line of what the run printed, with the source's secrets (and any token shape) replaced by markers."""
+    text = redact(text, [secret for _, secret in graph.secrets]).strip()
+    return text.splitlines()[0] if text else ""
 
 
 def collected(folder: Path) -> Run:
@@ -254,18 +342,20 @@ def collected(folder: Path) -> Run:
     )
 
 
-def benchmark(folder: Path, source: str) -> str:
-    """The benchmark table of the generated project, measured once on the golden input."""
+def benchmark(folder: Path, graph: StatementGraph) -> str:
+    """The benchmark table of the generated project, measured once on the golden input. The package runs on the
+    source's behalf, so it reads the secrets the source held from the variables it reads them from (unless set)."""
     result = subprocess.run(
         [sys.executable, "benchmarks/bench.py", "--repeats", "20"],
         cwd=folder,
+        env={**{secret.env: secret.value for _, secret in graph.secrets}, **os.environ},
         capture_output=True,
         text=True,
         check=False,
     )
     if result.returncode != 0:
         raise ConversionError(
-            f"the generated benchmark failed after the run: {first_line(result.stderr.splitlines()[-1] if result.stderr else '')}",
-            path=source,
+            f"the generated benchmark failed after the run: {quoted(result.stderr.splitlines()[-1] if result.stderr else '', graph)}",
+            path=graph.document.path,
         )
     return (folder / BENCHMARK_TABLE).read_text(encoding="utf-8")

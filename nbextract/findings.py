@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from .graph import Finding, StatementGraph
 from .knowledge import is_hub_download
+from .vocabulary import Action, FindingKind
 
 
 def absolute_paths(graph: StatementGraph) -> list[Finding]:
     return [
-        Finding("hard-coded path", str(statement.origin), f"absolute path {path!r} works on one machine only")
+        Finding(FindingKind.HARD_CODED_PATH, str(statement.origin), f"absolute path {path!r} works on one machine only")
         for statement in graph.statements
         for path in sorted(statement.paths)
         if path.startswith(("/", "~")) or (len(path) > 2 and path[1] == ":" and path[2] in "\\/")
@@ -23,9 +24,9 @@ def pinned_devices(graph: StatementGraph) -> list[Finding]:
     found = []
     for statement in graph.statements:
         for device in sorted(statement.devices):
-            found.append(Finding("pinned device", str(statement.origin), f"device {device!r} is hard-coded; resolve it at run time"))
+            found.append(Finding(FindingKind.PINNED_DEVICE, str(statement.origin), f"device {device!r} is hard-coded; resolve it at run time"))
         if any(method == "cuda" for _, method in statement.methods):
-            found.append(Finding("pinned device", str(statement.origin), "`.cuda()` assumes a GPU; use a device from config"))
+            found.append(Finding(FindingKind.PINNED_DEVICE, str(statement.origin), "`.cuda()` assumes a GPU; use a device from config"))
     return found
 
 
@@ -35,28 +36,28 @@ def hub_downloads(graph: StatementGraph) -> list[Finding]:
         calls = sorted(statement.calls) + [f"{receiver}.{method}" for receiver, method in statement.methods]
         for call in sorted({call for call in calls if is_hub_download(call)}):
             message = f"{call} downloads at run time; training fetches it once into artifacts/"
-            found.append(Finding("hub download", str(statement.origin), message))
+            found.append(Finding(FindingKind.HUB_DOWNLOAD, str(statement.origin), message))
     return found
 
 
 def unpinned_installs(graph: StatementGraph) -> list[Finding]:
     found = []
     for decision in graph.magics:
-        if decision.action != "dependency":
+        if decision.action != Action.DEPENDENCY:
             continue
         for requirement in decision.detail.split():
             if not any(operator in requirement for operator in ("==", ">=", "<=", "~=", "@")):
                 place = f"cell {decision.cell}, line {decision.line}"
-                found.append(Finding("unpinned install", place, f"{decision.magic} install {requirement} has no version"))
+                found.append(Finding(FindingKind.UNPINNED_INSTALL, place, f"{decision.magic} install {requirement} has no version"))
     return found
 
 
 def environment_secrets(graph: StatementGraph) -> list[Finding]:
     """`%env KEY=<secret>`: the line is not converted; the package reads KEY from the environment."""
     return [
-        Finding("secret", f"cell {decision.cell}, line {decision.line}", f"secret set by %env; read it from ${decision.detail}")
+        Finding(FindingKind.SECRET, f"cell {decision.cell}, line {decision.line}", f"secret set by %env; read it from ${decision.detail}")
         for decision in graph.magics
-        if decision.action == "secret"
+        if decision.action == Action.SECRET
     ]
 
 

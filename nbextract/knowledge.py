@@ -5,6 +5,8 @@ Like gather's API specs: a method not listed as pure is assumed to change its re
 
 from __future__ import annotations
 
+import re
+
 PURE_METHODS = frozenset(
     """
     predict predict_proba predict_log_proba decision_function transform inverse_transform score score_samples
@@ -78,6 +80,8 @@ def is_pretrained(maker: str) -> bool:
     return maker in PIPELINE_CALLS or (maker.startswith(PRETRAINED_PREFIXES) and maker.endswith(PRETRAINED_SUFFIX))
 
 PREDICT_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function", "fit_predict")
+SCORE_METHODS = frozenset({"predict_proba", "predict_log_proba", "decision_function"})
+"""Scores of a classifier; `predict` on the same model and data gives its labels, the usual final answer."""
 TRANSFORM_METHODS = ("transform",)
 
 SPLIT_CALLS = frozenset({"sklearn.model_selection.train_test_split", "train_test_split"})
@@ -110,9 +114,18 @@ SAVE_CALLS = frozenset(
 )
 SAVE_METHODS = frozenset({"save", "save_model", "save_pretrained", "to_csv", "to_parquet", "to_json", "to_pickle", "savefig"})
 FOLDER_CALLS = frozenset({"os.makedirs", "os.mkdir", "pathlib.Path.mkdir", "shutil.copytree"})
+FILE_CALLS = SAVE_CALLS | frozenset({"joblib.load", "pickle.load", "torch.load", "dill.load", "cloudpickle.load", "numpy.load", "open"})
+"""Calls whose string arguments name files whatever their shape (`joblib.dump(model, "model_joblib")`)."""
+OPEN_MODE = re.compile(r"[rwxabt+]{1,3}")
+NAMED_DATASET_CALLS = frozenset(
+    {"sklearn.datasets.load_sample_image", "seaborn.load_dataset", "datasets.load_dataset", "tensorflow_datasets.load"}
+)
+"""Calls whose first argument names a data set of the library (`load_sample_image("china.jpg")`), never a path."""
 
 FIT_METHODS = frozenset({"fit", "fit_transform", "fit_predict", "partial_fit", "train"})
 
+ROW_SELECTION_METHODS = frozenset({"sample", "head", "tail"})
+"""`X.sample(25)`: rows taken from the data, new rows for a model fitted on it."""
 REDUCING_METHODS = frozenset({"sum", "mean", "max", "min", "std", "var", "count", "value_counts", "describe", "nunique"})
 REDUCING_CALLS = frozenset({"sum", "len", "min", "max", "any", "all", "sorted", "set", "numpy.sum", "numpy.mean", "numpy.count_nonzero"})
 

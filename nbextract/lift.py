@@ -7,14 +7,15 @@ config.py resolves against the project. Each lifted value remembers where it was
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
 
-from .graph import NO_LITERAL, Statement
-from .knowledge import PATH_SUFFIXES, looks_like_path
+from .graph import NO_LITERAL, Statement, StatementGraph
+from .knowledge import FOLDER_CALLS, NAMED_DATASET_CALLS, PATH_SUFFIXES, SAVE_CALLS, SAVE_METHODS, looks_like_path
 
 LIFTED_KEYWORDS = {
     "random_state": "random seed of {call}; any integer, changing it changes the fitted model",
@@ -31,38 +32,70 @@ EMPTY_MODULE = cst.Module(body=[])
 
 @dataclass(frozen=True)
 class Lifted:
+    """A lifted value; a path also says how training uses it: "reads", "writes", or "reads what training writes at
+    <origin>" (the source saves a file and reads it back: a stand-in the real data must not be overwritten by)."""
+
     key: str
     value: object
     origin: str
     affects: str
     path: bool = False
+    use: str = ""
 
 
 class Lifter:
     """Lifts values statement by statement, giving each distinct value its own key."""
 
-    def __init__(self, source_dir: Path, taken: set[str]) -> None:
+    def __init__(self, source_dir: Path, taken: set[str], graph: StatementGraph | None = None, train: frozenset[int] = frozenset()) -> None:
         self.source_dir = source_dir
         self.taken = set(taken)
         self.values: dict[tuple[str, str], Lifted] = {}
+        self.graph = graph
+        self.train = train
+        self.beside: list[str] | None = None
 
-    def key_for(self, base: str, value: object, origin: str, affects: str, path: bool = False) -> str:
-        base = re.sub(r"\W+", "_", base).strip("_").lower() or "value"
-        if base[0].isdigit():
-            base = f"v_{base}"
+    def key_for(self, bases: list[str], value: object, origin: str, affects: str, use: str = "") -> str:
+        """The key of `value`: the first of `bases` (names from the source, most specific last) not taken, else the
+        last numbered; a value met again keeps its key, but a path read and a path written never share one."""
+        names = [key_name(base) for base in bases]
         for existing in self.values.values():
-            if existing.key.startswith(base) and existing.value == value and existing.path == path:
+            if is_named(existing.key, names) and existing.value == value and existing.use == use:
                 return existing.key
-        key, number = base, 2
-        while key in self.taken:
-            key, number = f"{base}_{number}", number + 1
+        key = next((name for name in names if name not in self.taken), None)
+        number = 2
+        while key is None or key in self.taken:
+            key, number = f"{names[-1]}_{number}", number + 1
         self.taken.add(key)
-        self.values[(key, repr(value))] = Lifted(key, value, origin, affects, path)
+        self.values[(key, repr(value))] = Lifted(key, value, origin, affects, bool(use), use)
         return key
+
+    def path_use(self, statement: Statement, readers: list[Statement]) -> str:
+        """How training uses a path `statement` names (`readers`: the statements reading the variable it binds)."""
+        users = readers or [statement]
+        if any(writes_file(user) for user in users):
+            return "writes"
+        writer = self.training_writer(users)
+        return f"reads what training writes at {writer}" if writer else "reads"
+
+    def training_writer(self, users: list[Statement]) -> str:
+        """Where a training statement wrote the file one of `users` reads (the graph's `file` edges), if one did."""
+        if self.graph is None:
+            return ""
+        for user in users:
+            for writer, _, names in self.graph.graph.in_edges(user.index, data="names"):
+                if writer in self.train and any(name.startswith("file ") for name in names):
+                    return str(self.graph.statements[writer].origin)
+        return ""
+
+    def readers(self, statement: Statement) -> list[Statement]:
+        if self.graph is None:
+            return []
+        return [self.graph.statements[reader] for reader in sorted(self.graph.graph.successors(statement.index)) if reader in self.train]
 
     def lift(self, node: cst.BaseStatement, statement: Statement) -> cst.BaseStatement:
         """The node with its values lifted; visited only when its code may hold one (most statements cannot)."""
-        if statement.literal is NO_LITERAL and not may_lift_argument(EMPTY_MODULE.code_for_node(node)):
+        code = EMPTY_MODULE.code_for_node(node)
+        if statement.literal is NO_LITERAL and not may_lift_argument(code) and not self.quotes_a_neighbour(code):
             return node
         return node.visit(LiftValues(self, statement))
 
@@ -72,6 +105,47 @@ class Lifter:
             return False
         path = self.source_dir / text
         return path.exists() or path.parent.is_dir()
+
+    def quotes_a_neighbour(self, code: str) -> bool:
+        """Code holding a quoted name of a file or folder beside the source."""
+        return any(f'"{name}"' in code or f"'{name}'" in code for name in self.neighbours())
+
+    def neighbours(self) -> list[str]:
+        """Names of the files and folders beside the source (the first 1,000), read once."""
+        if self.beside is None:
+            try:
+                self.beside = [entry.name for _, entry in zip(range(1000), os.scandir(self.source_dir))]
+            except OSError:
+                self.beside = []
+        return self.beside
+
+    def names_existing(self, text: str) -> bool:
+        """A bare name of a file or folder beside the source (`MODEL_DIR = "tiny-sentiment"`,
+        `pipeline(model="tiny-sentiment")`), a path though it has neither slash nor suffix."""
+        if not text or len(text) > 255 or any(char in text for char in " \n\t*?{}:"):
+            return False
+        return (self.source_dir / text).exists()
+
+
+def key_name(base: str) -> str:
+    name = re.sub(r"\W+", "_", base).strip("_").lower() or "value"
+    return f"v_{name}" if name[0].isdigit() else name
+
+
+def is_named(key: str, names: list[str]) -> bool:
+    """A key given from `names`: one of them, or the last numbered."""
+    return key in names or re.fullmatch(rf"{re.escape(names[-1])}_\d+", key) is not None
+
+
+def snake_case(name: str) -> str:
+    """`RandomForestClassifier` -> `random_forest_classifier`; `train_test_split` stays."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def writes_file(statement: Statement) -> bool:
+    """A statement that saves or creates a file or folder (`df.to_csv(p)`, `joblib.dump(m, p)`, `os.makedirs(p)`)."""
+    saves = statement.calls & (SAVE_CALLS | FOLDER_CALLS)
+    return bool(saves) or any(method in SAVE_METHODS for _, method in statement.methods)
 
 
 def may_lift_argument(code: str) -> bool:
@@ -92,6 +166,7 @@ class LiftValues(cst.CSTTransformer):
         self.lifter = lifter
         self.statement = statement
         self.calls: list[cst.BaseExpression] = []
+        self.first_arguments: list[cst.Arg | None] = []
 
     def setting(self, key: str) -> cst.Attribute:
         return cst.Attribute(cst.Name(SETTINGS), cst.Name(key))
@@ -103,21 +178,37 @@ class LiftValues(cst.CSTTransformer):
         target = original_node.targets[0].target
         if not isinstance(target, cst.Name) or not isinstance(original_node.value, (cst.SimpleString, cst.Integer, cst.Float, cst.Name, cst.UnaryOperation)):
             return updated_node
-        is_path = isinstance(value, str) and self.lifter.is_data_path(value)
+        is_path = isinstance(value, str) and (self.lifter.is_data_path(value) or self.lifter.names_existing(value))
+        use = self.lifter.path_use(self.statement, self.lifter.readers(self.statement)) if is_path else ""
         affects = f"training: {target.value}" + (" (a path, resolved against the project)" if is_path else "")
-        key = self.lifter.key_for(target.value, value, str(self.statement.origin), affects, is_path)
+        key = self.lifter.key_for([target.value], value, str(self.statement.origin), affects, use)
         return updated_node.with_changes(value=self.setting(key))
 
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.append(node.func)
+        self.first_arguments.append(node.args[0] if node.args else None)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         self.calls.pop()
+        self.first_arguments.pop()
         return updated_node
 
     def call(self) -> str:
         """The code of the function the innermost call calls."""
         return EMPTY_MODULE.code_for_node(self.calls[-1])
+
+    def call_name(self) -> str:
+        """The last name of the function the innermost call calls, in snake case (`RandomForestClassifier(...)`:
+        `random_forest_classifier`), which a keyword's key takes when the keyword alone is taken."""
+        func = self.calls[-1]
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else "call"
+        return snake_case(name)
+
+    def names_a_dataset(self, arg: cst.Arg) -> bool:
+        """The first argument of a call naming one of a library's data sets (`load_sample_image("china.jpg")`)."""
+        called = self.call().rsplit(".", 1)[-1]
+        known = any(name.rsplit(".", 1)[-1] == called for name in self.statement.calls & NAMED_DATASET_CALLS)
+        return known and arg.keyword is None and self.first_arguments[-1] is arg
 
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
         if not self.calls:
@@ -128,12 +219,15 @@ class LiftValues(cst.CSTTransformer):
         keyword = original_node.keyword.value if original_node.keyword is not None else None
         if keyword in LIFTED_KEYWORDS and toml_scalar(value):
             affects = LIFTED_KEYWORDS[keyword].format(call=self.call())
-            key = self.lifter.key_for(keyword, value, str(self.statement.origin), affects)
+            key = self.lifter.key_for([keyword, f"{self.call_name()}_{keyword}"], value, str(self.statement.origin), affects)
             return updated_node.with_changes(value=self.setting(key))
-        if isinstance(value, str) and self.lifter.is_data_path(value):
+        if isinstance(value, str) and self.names_a_dataset(original_node):
+            return updated_node
+        if isinstance(value, str) and (self.lifter.is_data_path(value) or self.lifter.names_existing(value)):
             stem = Path(value).name.replace(".", "_") or "path"
-            affects = f"file read or written by {self.call()}"
-            key = self.lifter.key_for(stem, value, str(self.statement.origin), affects, True)
+            use = self.lifter.path_use(self.statement, [])
+            affects = f"file {'written' if use == 'writes' else 'read'} by {self.call()}"
+            key = self.lifter.key_for([stem], value, str(self.statement.origin), affects, use)
             return updated_node.with_changes(value=self.setting(key))
         return updated_node
 

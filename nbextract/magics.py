@@ -17,6 +17,7 @@ import libcst as cst
 from .document import Cell, Document
 from .errors import ReadError
 from .secrets import scan_literal
+from .vocabulary import Action
 
 UNWRAPPED_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 DROPPED_LINE_MAGICS = {"matplotlib", "load_ext", "reload_ext", "unload_ext", "autoreload", "aimport", "config", "pylab"}
@@ -46,7 +47,7 @@ class MagicDecision:
     cell: int
     line: int
     magic: str
-    action: str
+    action: Action
     detail: str = ""
 
 
@@ -140,9 +141,9 @@ def unwrap_cell_magic(cell: Cell) -> tuple[str, list[MagicDecision]]:
     name = lines[start][2:].split(maxsplit=1)[0] if lines[start][2:].strip() else ""
     if name in UNWRAPPED_CELL_MAGICS:
         body = "\n" * (start + 1) + "".join(lines[start + 1 :])
-        return body, [MagicDecision(cell.number, start + 1, f"%%{name}", "unwrapped", "body kept")]
+        return body, [MagicDecision(cell.number, start + 1, f"%%{name}", Action.UNWRAPPED, "body kept")]
     blank = "\n" * len(lines)
-    return blank, [MagicDecision(cell.number, start + 1, f"%%{name}", "flagged", "cell magic: cell not converted")]
+    return blank, [MagicDecision(cell.number, start + 1, f"%%{name}", Action.FLAGGED, "cell magic: cell not converted")]
 
 
 def transform_lines(code: str) -> str:
@@ -211,16 +212,16 @@ def decide(cell: Cell, line: int, statement: cst.SimpleStatementLine, call: cst.
     shown = f"%{name}" if kind == "run_line_magic" else name
     if bare in INSTALLERS and rest.split()[:1] == ["install"]:
         packages = installed_packages(rest.split()[1:])
-        return MagicDecision(cell.number, line, shown, "dependency", " ".join(packages)), "\n"
+        return MagicDecision(cell.number, line, shown, Action.DEPENDENCY, " ".join(packages)), "\n"
     if kind == "run_line_magic" and name in DROPPED_LINE_MAGICS:
-        return MagicDecision(cell.number, line, f"%{name}", "dropped", "notebook display setting"), "\n"
+        return MagicDecision(cell.number, line, f"%{name}", Action.DROPPED, "notebook display setting"), "\n"
     if kind == "run_line_magic" and name == "env":
         variable, _, value = rest.replace("=", " ", 1).strip().partition(" ")
-        action = "secret" if scan_literal(value.strip(), variable, 1) else "config"
+        action = Action.SECRET if scan_literal(value.strip(), variable, 1) else Action.CONFIG
         return MagicDecision(cell.number, line, "%env", action, variable), "\n"
     if kind == "run_line_magic" and name in UNWRAPPED_LINE_MAGICS and rest.strip():
         if too_deep(rest):
-            return MagicDecision(cell.number, line, f"%{name}", "flagged", "could not parse its body"), "\n"
+            return MagicDecision(cell.number, line, f"%{name}", Action.FLAGGED, "could not parse its body"), "\n"
         try:
             unwrapped = code_of(statement.deep_replace(call, cst.parse_expression(rest)))
         except PARSE_ERRORS:
@@ -228,9 +229,9 @@ def decide(cell: Cell, line: int, statement: cst.SimpleStatementLine, call: cst.
         except RecursionError:
             unwrapped = None
         if unwrapped is None:
-            return MagicDecision(cell.number, line, f"%{name}", "flagged", "could not parse its body"), "\n"
-        return MagicDecision(cell.number, line, f"%{name}", "unwrapped", "timing dropped"), unwrapped
-    return MagicDecision(cell.number, line, shown, "flagged", "IPython-only command: not converted"), "\n"
+            return MagicDecision(cell.number, line, f"%{name}", Action.FLAGGED, "could not parse its body"), "\n"
+        return MagicDecision(cell.number, line, f"%{name}", Action.UNWRAPPED, "timing dropped"), unwrapped
+    return MagicDecision(cell.number, line, shown, Action.FLAGGED, "IPython-only command: not converted"), "\n"
 
 
 def timed_statement(statement: cst.SimpleStatementLine, name: str, rest: str) -> str | None:

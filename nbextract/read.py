@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
+import stat
 import tokenize
 from pathlib import Path
 
@@ -15,23 +17,45 @@ from .errors import ReadError
 PERCENT_CELL = re.compile(r"^#\s?%%", re.MULTILINE)
 SPHINX_BLOCK = re.compile(r"^#\s?#{20,}\s*$", re.MULTILINE)
 MARKER = re.compile(r"^#\s*nbextract:\s*(\w+)\s*$")
+SIZE_LIMIT = 64 * 2**20
+JSON_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean", type(None): "null"}
+NOT_REGULAR = {stat.S_IFIFO: "a named pipe", stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFSOCK: "a socket"}
 
 
 def read(path: str | Path) -> Document:
     """Read SOURCE into cells; raise ReadError (exit 2) naming the file when it cannot be read."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ReadError("no such file", path=str(path)) from None
-    except IsADirectoryError:
-        raise ReadError("is a folder; expected a notebook (.ipynb) or a script (.py)", path=str(path)) from None
-    except OSError as exc:
-        raise ReadError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    raw = source_bytes(path)
     text = decoded(raw, path)
     kind = source_kind(path, text)
     cells = READERS[kind](text, str(path))
     return Document(str(path), kind, hashlib.sha256(raw).hexdigest(), cells)
+
+
+def source_bytes(path: Path) -> bytes:
+    """The bytes of a regular file (links followed) of at most SIZE_LIMIT bytes, read with that bound; a ReadError
+    otherwise. Opened without blocking, so that a named pipe is refused instead of waited on."""
+    try:
+        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as file:
+            kind = stat.S_IFMT(os.fstat(file.fileno()).st_mode)
+            if kind != stat.S_IFREG:
+                what = NOT_REGULAR.get(kind, "not a file")
+                raise ReadError(f"not a regular file ({what}); expected a notebook (.ipynb) or a script (.py)", path=str(path))
+            raw = file.read(SIZE_LIMIT + 1)
+            size = max(len(raw), os.fstat(file.fileno()).st_size)
+    except FileNotFoundError:
+        raise ReadError("no such file", path=str(path)) from None
+    except IsADirectoryError:  # open() of a folder's descriptor
+        raise ReadError("is a folder; expected a notebook (.ipynb) or a script (.py)", path=str(path)) from None
+    except OSError as exc:
+        raise ReadError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    if len(raw) > SIZE_LIMIT:
+        raise ReadError(f"too large to read ({mebibytes(size)}; the limit is {mebibytes(SIZE_LIMIT)})", path=str(path))
+    return raw
+
+
+def mebibytes(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB"
 
 
 def decoded(raw: bytes, path: Path) -> str:
@@ -113,19 +137,80 @@ def joined(source: str | list[str]) -> str:
 
 
 def nbformat_cells(text: str, path: str) -> list:
-    """nbformat reads, upgrades (nbformat 3 and older) and validates the notebook, or says why it cannot."""
+    """nbformat reads, upgrades (nbformat 3 and older) and validates the notebook, or says why it cannot. The message
+    never quotes the file: a cell, its source or its metadata may hold a secret."""
     import nbformat
 
+    problem = structure_problem(text)
+    if problem is not None:
+        raise ReadError(problem, path=path)
     try:
-        notebook = nbformat.reads(text, as_version=4)
+        notebook = nbformat.convert(nbformat.reader.reads(text), 4)  # nbformat.reads would log the invalid cell
         nbformat.validate(notebook)
-    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
-        raise ReadError(f"not a valid notebook: {first_line(str(exc))}", path=path) from None
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError):
+        raise ReadError(f"not a valid notebook: {json_problem(text)}", path=path) from None
     except nbformat.ValidationError as exc:
-        raise ReadError(f"not a valid notebook: {first_line(exc.message)}", path=path) from None
+        raise schema_error(exc, path) from None
     except Exception as exc:  # nbformat's upgraders fail in many ways (KeyError, UnboundLocalError...) on other JSON
-        raise ReadError(f"not a notebook: {first_line(str(exc))}", path=path) from None
+        raise ReadError(f"not a notebook nbformat can read ({type(exc).__name__})", path=path) from None
     return notebook.cells
+
+
+def structure_problem(text: str) -> str | None:
+    """Why JSON text is no notebook at all (not an object, no nbformat version, a newer one), or None."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return f"not a notebook: the JSON is {JSON_KINDS[type(data)]}, not an object"
+    version = data.get("nbformat")
+    if not isinstance(version, int) or isinstance(version, bool):
+        return "not a notebook: it has no integer 'nbformat' version"
+    return f"not a notebook nbextract can read: nbformat {version} is newer than 4" if version > 4 else None
+
+
+def json_problem(text: str) -> str:
+    """Where the text stops being JSON, in json's words, which never quote it."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+    except RecursionError:
+        return "not JSON nbextract can read (nested too deeply)"
+    return "not JSON"
+
+
+def schema_error(error, path: str) -> ReadError:
+    """A schema error as the cell it is in (1-based, as cells are counted everywhere) and the field it is about, by
+    the schema's names for them; where nbformat found no place, it is the notebook's structure."""
+    place = list(error.absolute_path)
+    cell = place[1] + 1 if place[:1] == ["cells"] and len(place) > 1 and isinstance(place[1], int) else None
+    schema = list(error.absolute_schema_path)
+    fields = [name for before, name in zip(schema, schema[1:]) if before == "properties"]
+    if cell is not None and fields[:1] == ["cells"]:
+        fields = fields[1:]
+    subject = f"'{'.'.join(fields)}'" if fields else "it"
+    return ReadError(f"not a valid notebook: {schema_problem(error, subject, cell)}", path=path, cell=cell)
+
+
+def schema_problem(error, subject: str, cell: int | None) -> str:
+    """What is wrong with `subject` ('source', 'metadata.tags' or it), from the schema rule it breaks."""
+    rules = {error.validator, *(inner.validator for inner in error.context or ())}
+    if error.validator == "type" or (error.validator in ("oneOf", "anyOf") and rules <= {"oneOf", "anyOf", "type"}):
+        return f"{subject} has the wrong type"
+    if error.validator in ("oneOf", "anyOf") and cell is not None and subject == "it":
+        return "its cell_type or fields match no cell type (code, markdown, raw)"
+    if error.validator == "required":
+        missing = [name for name in error.validator_value if name not in error.instance]
+        return f"{subject} lacks the required field {missing[0]!r}" if missing else f"{subject} lacks a required field"
+    if error.validator == "additionalProperties":
+        return f"{subject} has a field the format does not allow"
+    if error.validator in ("enum", "const", "pattern"):
+        return f"{subject} has a value the format does not allow"
+    if isinstance(error.validator, str):
+        return f"{subject} breaks the format's {error.validator!r} rule"
+    return "nbformat cannot read its structure (a key is missing or of the wrong type)"
 
 
 def read_jupytext(fmt: str):

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import ast
+import re
+import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
+from jinja2.loaders import split_template_path
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from .errors import TemplateError
 
 SUFFIX = ".j2"
 RENAMES = {"gitignore": ".gitignore"}
 LINE_LENGTH = 88  # black's default, which format.py formats the generated code with
+RESULT_LIBRARIES = {"scikit-learn": ("numpy",), "xgboost": ("numpy",), "lightgbm": ("numpy",), "transformers": ("numpy",)}
+"""Libraries whose values a model of these distributions returns, beyond the distribution's own module."""
 
 
 def builtin_dir() -> Path:
@@ -26,15 +34,87 @@ def template_names(directory: Path | None = None) -> list[str]:
 
 
 def environment(template_dir: Path | None) -> jinja2.Environment:
-    loaders = [jinja2.FileSystemLoader(str(template_dir))] if template_dir else []
-    env = jinja2.Environment(
+    """A sandbox: templates (a user's, or a team's) reach no Python internals and change nothing they are given."""
+    loaders = [FolderLoader(template_dir)] if template_dir else []
+    env = ImmutableSandboxedEnvironment(
         loader=jinja2.ChoiceLoader([*loaders, jinja2.FileSystemLoader(str(builtin_dir()))]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
     )
     env.filters.update(py=python_literal, bracketed=bracketed, parenthesized=parenthesized)
+    env.globals["runtime"] = runtime_copier(frozenset())
     return env
+
+
+def runtime_copier(libraries: frozenset[str]) -> Callable[..., str]:
+    """The `runtime` global of the templates: `{{ runtime("serve.py") }}` prints a runtime module whole,
+    `{{ runtime("batching.py", trimmed=True) }}` without the registered functions of libraries not in `libraries`."""
+
+    def runtime(name: str, trimmed: bool = False) -> str:
+        """Without the module's last newline, which the template's own line ends with."""
+        text = runtime_source(name)
+        return (without_other_libraries(text, libraries) if trimmed else text).removesuffix("\n")
+
+    return runtime
+
+
+def runtime_source(name: str) -> str:
+    """The text of a module of nbextract/runtime/ (the generated package's runtime, kept as ordinary Python with its
+    own tests), for a template that copies it."""
+    folder = Path(__file__).parent / "runtime"
+    modules = {path.name: path for path in folder.glob("*.py") if path.name != "__init__.py"}
+    if name not in modules:
+        raise TemplateError(f"no runtime module {name!r}; there are {', '.join(sorted(modules)) or 'none'}")
+    return modules[name].read_text(encoding="utf-8")
+
+
+def package_libraries(context: dict) -> frozenset[str]:
+    """The modules a generated package can rely on: those of its declared dependencies, and the libraries of the
+    values their models return (numpy for scikit-learn)."""
+    names = {re.split(r"[\[=<>!~;@ ]", requirement, maxsplit=1)[0].lower() for requirement in context["dependencies"]}
+    brought = {library for name in names for library in RESULT_LIBRARIES.get(name, ())}
+    return frozenset(names | brought)
+
+
+def without_other_libraries(source: str, libraries: frozenset[str]) -> str:
+    """A runtime module without its registered functions (decorated, at the top level) that import a library outside
+    `libraries`: a way of joining torch tensors is not copied into a package without torch. Nothing refers to such a
+    function by name, and black's two blank lines before it go with it."""
+    lines = source.splitlines(keepends=True)
+    for node in reversed(ast.parse(source).body):
+        if isinstance(node, ast.FunctionDef) and node.decorator_list and not third_party_imports(node) <= libraries:
+            del lines[max(node.decorator_list[0].lineno - 3, 0) : node.end_lineno]
+    return "".join(lines)
+
+
+def third_party_imports(node: ast.AST) -> set[str]:
+    """The top-level names of the modules `node` imports, the standard library's left out."""
+    names = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Import):
+            names |= {alias.name.partition(".")[0] for alias in inner.names}
+        elif isinstance(inner, ast.ImportFrom) and inner.module and not inner.level:
+            names.add(inner.module.partition(".")[0])
+    return names - sys.stdlib_module_names
+
+
+class FolderLoader(jinja2.FileSystemLoader):
+    """The templates of one folder, none read through a link that leads out of it: a folder inside the Jupyter
+    server's root must not bring in a file from outside the root."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder).resolve()
+        super().__init__(str(self.folder))
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        path = self.folder.joinpath(*split_template_path(template))
+        if path.exists() and not path.resolve().is_relative_to(self.folder):
+            raise TemplateError(
+                "template leads outside its template folder through a link; copy the file into the folder instead",
+                path=str(path),
+            )
+        return super().get_source(environment, template)
 
 
 def python_literal(value: object) -> str:
@@ -74,18 +154,24 @@ def output_path(template: str, package: str) -> str:
 def render(context: dict, template_dir: Path | None = None) -> dict[str, str]:
     """Relative path -> text for every template that renders to something; an empty render writes no file."""
     env = environment(template_dir)
+    env.globals["runtime"] = runtime_copier(package_libraries(context))
     files = {}
     for name in template_names():
         try:
             text = env.get_template(name).render(**context)
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"template syntax error: {error.message}", path=error.filename or name, line=error.lineno) from None
-        except jinja2.UndefinedError as error:
+        except (jinja2.UndefinedError, SecurityError) as error:
             path = template_origin(env, name)
-            raise TemplateError(f"undefined template variable: {error.message}", path=path, line=template_line(error, path)) from None
+            message = f"{runtime_problem(error)}: {error.message}"
+            raise TemplateError(message, path=path, line=template_line(error, path)) from None
         if text.strip():
             files[output_path(name, context["package"])] = text
     return files
+
+
+def runtime_problem(error: jinja2.TemplateRuntimeError) -> str:
+    return "template refused by the sandbox" if isinstance(error, SecurityError) else "undefined template variable"
 
 
 def template_line(error: Exception, path: str) -> int | None:

@@ -9,7 +9,8 @@ from pathlib import Path
 from . import __version__, context, dependencies, format, render, write
 from .errors import UsageError
 from .options import tool_settings
-from .rewrite import Param, StageCode, function_code
+from .rewrite import STAGE_DOCS, Param, StageCode, function_code
+from .vocabulary import INFERENCE_STAGES, ParamSource, Stage
 
 
 def templates_doc() -> str:
@@ -38,10 +39,13 @@ def templates_doc() -> str:
 def export(directory: Path, force: bool = False) -> Path:
     """Copy the built-in templates and TEMPLATES.md into DIR (a non-empty DIR only with force)."""
     directory = Path(directory)
-    if directory.exists() and any(directory.iterdir()) and not force:
-        raise UsageError("folder exists and is not empty; pass --force to overwrite its templates", path=str(directory))
-    shutil.copytree(render.builtin_dir(), directory, dirs_exist_ok=True)
-    (directory / "TEMPLATES.md").write_text(templates_doc(), encoding="utf-8")
+    try:
+        if directory.exists() and any(directory.iterdir()) and not force:
+            raise UsageError("folder exists and is not empty; pass --force to overwrite its templates", path=str(directory))
+        shutil.copytree(render.builtin_dir(), directory, dirs_exist_ok=True)
+        (directory / "TEMPLATES.md").write_text(templates_doc(), encoding="utf-8")
+    except OSError as error:  # shutil.Error too: copytree gathers the failures of its files
+        raise write.unwritable(error, directory) from None
     return directory
 
 
@@ -53,31 +57,26 @@ def configured_template_dir(start: Path) -> Path | None:
 
 
 
-def empty_stage(stage: str, param: str, body_doc: str) -> StageCode:
-    code = function_code(stage, [param], [], [param], body_doc)
-    return StageCode(stage, stage, [Param(param, "input" if stage == "preprocess" else "stage", param)], [param], code, [], [], [])
+def empty_stage(stage: Stage, param: str) -> StageCode:
+    code = function_code(stage, [param], [], [param], STAGE_DOCS[stage])
+    source = ParamSource.INPUT if stage == Stage.PREPROCESS else ParamSource.STAGE
+    return StageCode(stage, stage, [Param(param, source, param)], [param], code, [], [], [])
 
 
 INIT_TRAIN = '''def main():
     """Load the training data, fit the model and preprocessors, and save each with save_artifact()."""
     project_settings = load_settings()
-    os.chdir(project_settings.workdir)
 '''
 
 
 def init_context(name: str, out: Path) -> dict:
     """The template context of a package with no source yet: stages pass their input through."""
-    stages = {
-        "preprocess": empty_stage("preprocess", "inputs", "Raw input -> model input."),
-        "infer": empty_stage("infer", "inputs", "Model input -> raw predictions."),
-        "postprocess": empty_stage("postprocess", "inputs", "Raw predictions -> the final output."),
-    }
+    stages = {stage: empty_stage(stage, "inputs") for stage in INFERENCE_STAGES}
     prefix = f"{name.upper()}_"
     settings = [
         context.Setting("batch_size", context.DEFAULT_BATCH_SIZE, "int", f"{prefix}BATCH_SIZE", "nbextract init", "rows per call of infer()"),
         context.Setting("device", "auto", "str", f"{prefix}DEVICE", "nbextract init", "auto (cuda, then mps, then cpu), cpu, cuda:N or mps"),
         context.Setting("artifacts_dir", "artifacts", "str", f"{prefix}ARTIFACTS_DIR", "nbextract init", "folder of the fitted state", path=True),
-        context.Setting("workdir", ".", "str", f"{prefix}WORKDIR", "nbextract init", "folder training runs in", path=True),
     ]
     source = {"path": "", "name": "nbextract init", "kind": "init", "sha256": "0" * 64}
     manifest = {"nbextract_version": __version__, "package": name, "source": source, "inputs": [], "outputs": [],
@@ -98,6 +97,7 @@ def init_context(name: str, out: Path) -> dict:
 def init(name: str, out: Path | None = None, template_dir: Path | None = None, force: bool = False) -> Path:
     """An empty structured package from the same templates: importable, with passing tests."""
     out = Path(out) if out is not None else Path.cwd() / name
+    write.refuse_holding([out], write.kept_paths(template_dir=template_dir))
     write.check_target(out, force)
     files = format.format_files(render.render(init_context(name, out), template_dir), name)
     return write.write_tree(files, out, force)

@@ -46,10 +46,45 @@ def scan(paths: list[str]) -> Report:
     report = Report()
     for path in sources(paths):
         try:
-            report.findings[str(path)] = find_all(analyse(path))
+            report.findings[str(path)] = find_all(analyse(path)) + stored_secrets(path)
         except NbextractError as error:
             report.errors[str(path)] = str(error)
     return report
+
+
+def stored_secrets(path: Path) -> list:
+    """Secrets in what a notebook stores besides its cells' sources: notebook and cell metadata, cell outputs. No package
+    copies them, but they travel with the notebook. Read after analyse(), which has checked that the file is a notebook.
+    Plots and ids are random-looking: only shapes, credentials and secret-named values count here."""
+    from .graph import Finding
+    from .secrets import STORED, scan_literal
+
+    if path.suffix != ".ipynb":
+        return []
+    notebook = json.loads(path.read_text("utf-8-sig"))
+    places = [("notebook metadata", notebook.get("metadata"))]
+    for number, cell in enumerate(notebook.get("cells", []), start=1):
+        places += [(f"cell {number}, metadata", cell.get("metadata")), (f"cell {number}, outputs", cell.get("outputs"))]
+    return [
+        Finding("secret", place, f"{secret.kind} in the stored {place.rpartition(' ')[2]}; clear it from the notebook")
+        for place, value in places
+        for name, text in strings(value)
+        for secret in scan_literal(text, name, 1, STORED)
+    ]
+
+
+def strings(value: object, name: str | None = None) -> list[tuple[str | None, str]]:
+    """The strings inside JSON data, each with the key it is stored under; a list of strings (an output's lines) is one
+    text."""
+    if isinstance(value, str):
+        return [(name, value)]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return [(name, "".join(value))]
+    if isinstance(value, list):
+        return [pair for item in value for pair in strings(item, name)]
+    if isinstance(value, dict):
+        return [pair for key, item in value.items() for pair in strings(item, key)]
+    return []
 
 
 def as_text(report: Report) -> str:

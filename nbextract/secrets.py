@@ -13,6 +13,7 @@ import math
 import re
 import warnings
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -22,6 +23,9 @@ KNOWN_TOKENS = (
     ("github token", "GITHUB_TOKEN", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})")),
     ("gitlab token", "GITLAB_TOKEN", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
     ("slack webhook", "SLACK_WEBHOOK_URL", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}")),
+    ("discord webhook", "DISCORD_WEBHOOK_URL", re.compile(r"https://(?:\w+\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{20,}")),
+    ("teams webhook", "TEAMS_WEBHOOK_URL", re.compile(r"https://[A-Za-z0-9-]+\.webhook\.office\.com/webhookb2/[^\s\"'<>]{20,}")),
+    ("teams webhook", "TEAMS_WEBHOOK_URL", re.compile(r"https://outlook\.office\.com/webhook/[^\s\"'<>]{20,}")),
     ("slack token", "SLACK_TOKEN", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
     ("stripe key", "STRIPE_API_KEY", re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}")),
     ("anthropic api key", "ANTHROPIC_API_KEY", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
@@ -40,6 +44,10 @@ KNOWN_TOKENS = (
 )
 URL_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:([^\s@/]+)@[^\s]+")
 PASSWORD_FIELD = re.compile(r"(?i)(?:password|pwd)=([^;\s&]+)")
+QUERY_CREDENTIAL = re.compile(r"(?i)[?&](?:access_)?(token|key|api_?key|secret|sig|signature|auth)=([^&\s#\"'<>]{8,})")
+FIELD = re.compile(r"""(?i)["']?\b([A-Za-z][A-Za-z0-9_.-]*)["']?[ \t]*[:=][ \t]*["']?([^\s"',;&{}<>]+)""")
+"""`name: value` or `"name": "value"` inside a literal: YAML, JSON, .env or INI text, or prose."""
+AUTH_SCHEME = re.compile(r"\b([Bb]asic|[Bb]earer|[Tt]oken)\s+([A-Za-z0-9._~+/-]{8,}=*)")
 SECRET_NAME = re.compile(
     r"(?i)(api[_-]?key|apikey|secret|token|passwd|password|pwd|credential|private[_-]?key|access[_-]?key|auth|^pw$)"
 )
@@ -50,6 +58,11 @@ NOT_SECRET_NAME = re.compile(
 )
 PLACEHOLDER = re.compile(r"(?i)^(?:<.*>|\{.*\}|\$\{.*\}|x+|\*+|\.+|changeme|change_me|your[_-].*|.*here|todo|none|null|dummy|test|example.*|secret|password)$")
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+STANDARD_ENV = frozenset(
+    "PWD OLDPWD HOME PATH USER USERNAME LOGNAME SHELL LANG LANGUAGE TERM TMPDIR TEMP TMP TZ DISPLAY EDITOR HOSTNAME "
+    "PYTHONPATH PYTHONHOME VIRTUAL_ENV".split()
+)
+"""Variables the shell, the system or Python set: a secret's variable never shadows one (`pwd` -> PWD_SECRET)."""
 BASIC_AUTH_CALLS = {"HTTPBasicAuth", "HTTPDigestAuth", "BasicAuth", "login"}
 HEX = re.compile(r"^[0-9a-fA-F]+$")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -79,7 +92,9 @@ def env_name(name: str | None, default: str) -> str:
     if not name:
         return default
     upper = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()
-    return upper if upper and not upper[0].isdigit() and SECRET_NAME.search(upper) else default
+    if not upper or upper[0].isdigit() or not SECRET_NAME.search(upper):
+        return default
+    return f"{upper}_SECRET" if upper in STANDARD_ENV else upper
 
 
 def looks_random(value: str, minimum: float) -> bool:
@@ -105,6 +120,47 @@ def url_credentials(value: str, name: str | None) -> list[tuple[str, str, str]]:
             password = match.group(1)
             if not PLACEHOLDER.match(password) and not password.startswith(("$", "{")):
                 found.append(("password in connection string", password, env_name(name, "DATABASE_URL")))
+    return found
+
+
+def query_credentials(value: str, name: str | None) -> list[tuple[str, str, str]]:
+    """`https://host/webhook/42?token=...`: a credential passed in a URL's query."""
+    found = []
+    for match in QUERY_CREDENTIAL.finditer(value):
+        if looks_random(match.group(2), 3.0) and any(char.isdigit() for char in match.group(2)):
+            found.append(("credential in url", match.group(2), env_name(name, "WEBHOOK_URL")))
+    return found
+
+
+def header_credentials(value: str, name: str | None) -> list[tuple[str, str, str]]:
+    """`Authorization: Basic <base64 of user:password>`, or a random-looking `Bearer` / `token` credential."""
+    found = []
+    for match in AUTH_SCHEME.finditer(value):
+        scheme, credential = match.group(1).lower(), match.group(2)
+        if basic_pair(credential) if scheme == "basic" else random_credential(credential):
+            found.append((f"{scheme} credentials", credential, env_name(name, "API_TOKEN")))
+    return found
+
+
+def basic_pair(credential: str) -> bool:
+    """True for base64 of `user:password`."""
+    try:
+        decoded = base64.b64decode(credential + "=" * (-len(credential) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return False
+    user, colon, password = decoded.partition(":")
+    return bool(colon and password) and decoded.isprintable()
+
+
+def random_credential(credential: str) -> bool:
+    return any(char.isdigit() for char in credential) and looks_random(credential, 3.0)
+
+
+def fields(value: str, name: str | None) -> list[tuple[str, str, str]]:
+    """Secret-named fields of text held in a literal: `password: hunter2xyz` (YAML), `{"api_key": "..."}` (JSON)."""
+    found = []
+    for match in FIELD.finditer(value):
+        found += named_secret(match.group(2).rstrip(".:)"), match.group(1))
     return found
 
 
@@ -141,13 +197,18 @@ def high_entropy(value: str, name: str | None) -> list[tuple[str, str, str]]:
     return [("high-entropy string", value, env_name(name, "SECRET_TOKEN"))]
 
 
-DETECTORS = (known_tokens, url_credentials, named_secret, high_entropy)
+SHAPES = (known_tokens, url_credentials, query_credentials, header_credentials)
+"""The detectors that need no name: what redact() replaces in any text."""
+STORED = (*SHAPES, named_secret, fields)
+"""The detectors for prose and for data a notebook stores (markdown, metadata, outputs), where inline images and ids
+are random-looking by nature."""
+DETECTORS = (*STORED, high_entropy)
 
 
-def scan_literal(value: str, name: str | None, line: int) -> list[Secret]:
+def scan_literal(value: str, name: str | None, line: int, detectors=DETECTORS) -> list[Secret]:
     """Secrets in one literal; the first detector that fires on a piece of it names its kind."""
     found: list[Secret] = []
-    for detector in DETECTORS:
+    for detector in detectors:
         for kind, secret, env in detector(value, name):
             if not any(secret in other.value or other.value in secret for other in found):
                 found.append(Secret(kind, secret, env, line, value))
@@ -199,6 +260,13 @@ class SecretFinder(cst.CSTVisitor):
             positional = "password"
         self.names.append(node.keyword.value if node.keyword is not None else positional)
 
+    def visit_Param(self, node: cst.Param) -> None:
+        """`def connect(password="...")`: a default is bound to its parameter's name."""
+        self.names.append(node.name.value)
+
+    def leave_Param(self, original_node: cst.Param) -> None:
+        self.names.pop()
+
     def visit_SubscriptElement(self, node: cst.SubscriptElement) -> None:
         if isinstance(node.slice, cst.Index):
             self.not_values.add(id(node.slice.value))
@@ -240,7 +308,7 @@ class SecretFinder(cst.CSTVisitor):
         found = scan_literal(value, self.names[-1] if self.names else None, 0)
         if found:
             line = line_of(self.code, text, self.seen[text])
-            self.found += [replace(secret, line=line) for secret in found]
+            self.found += [replace(secret, line=line + text[: max(text.find(secret.value), 0)].count("\n")) for secret in found]
 
 
 def target_name(target: cst.BaseExpression) -> str | None:
@@ -312,12 +380,50 @@ def detect(code: str) -> list[Secret]:
     try:
         module = cst.parse_module(code)
     except cst.ParserSyntaxError:
-        return [secret for number, line in enumerate(code.splitlines(), 1) for secret in scan_literal(line, None, number)]
+        return detect_text(code)
     return find_in(module, code)
 
 
-def redact(text: str, secrets: list[Secret]) -> str:
-    """The text with every secret (and the literal holding it) replaced by a marker naming its env var."""
-    for secret in sorted(secrets, key=lambda s: -len(s.value)):
-        text = text.replace(secret.value, f"<secret: {secret.env}>")
+PIECE = 8
+"""Any run of this many characters of a known secret is redacted too: the leak check refuses the last 8."""
+
+
+def detect_text(text: str, detectors=DETECTORS) -> list[Secret]:
+    """Secrets in text that is not code (markdown, a shell line, a cell that does not parse), line by line: token
+    shapes, credentials, and fields such as `password: ...` or `api_key=...`."""
+    return [secret for number, line in enumerate(text.splitlines(), 1) for secret in scan_literal(line, None, number, detectors)]
+
+
+def redact(text: str, known: Iterable[str | Secret] = ()) -> str:
+    """The text with every known secret, and every run of 8 or more of its characters, replaced by a marker (its
+    variable's for a Secret), then every secret the name-less detectors find (token shapes, webhooks, URL passwords,
+    `password=` fields, URL query credentials, Basic and Bearer credentials) replaced by a marker naming its kind."""
+    for item in sorted(known, key=lambda item: -len(value_of(item))):
+        marker = f"<secret: {item.env}>" if isinstance(item, Secret) else "<secret>"
+        text = without_pieces(text.replace(value_of(item), marker), value_of(item), marker)
+    shapes: dict[str, str] = {}
+    for detector in SHAPES:
+        for kind, value, _ in detector(text, None):
+            shapes.setdefault(value, kind)
+    for value in sorted(shapes, key=len, reverse=True):
+        text = text.replace(value, f"<secret: {shapes[value]}>")
+    return text
+
+
+def value_of(item: str | Secret) -> str:
+    return item.value if isinstance(item, Secret) else item
+
+
+def without_pieces(text: str, value: str, marker: str) -> str:
+    """The text with every run covered by 8-character pieces of `value` replaced by the marker."""
+    pieces = {value[start : start + PIECE] for start in range(len(value) - PIECE + 1)}
+    spans: list[list[int]] = []
+    for start in range(len(text) - PIECE + 1) if pieces else ():
+        if text[start : start + PIECE] in pieces:
+            if spans and start <= spans[-1][1]:
+                spans[-1][1] = start + PIECE
+            else:
+                spans.append([start, start + PIECE])
+    for start, end in reversed(spans):
+        text = text[:start] + marker + text[end:]
     return text

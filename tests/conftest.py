@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -9,6 +10,18 @@ import pytest
 
 from nbextract import graph, magics
 from nbextract.document import Cell, Document
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def pytest_configure(config):
+    """Each xdist worker, and every process it starts (sources, training, predicting), gets its share of the cores:
+    two workers each running torch or BLAS on every core of a small machine wait on each other most of the time."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    for variable in THREAD_VARIABLES:
+        os.environ.setdefault(variable, threads)
 
 
 @pytest.fixture
@@ -53,3 +66,11 @@ def build_graph(*cell_sources: str, kind: str = "ipynb", tags: dict[int, tuple[s
 def graph_of():
     """graph_of(*cell_sources, kind="ipynb", tags={cell_number: tags}) -> StatementGraph."""
     return build_graph
+
+
+def pytest_collection_modifyitems(items):
+    """Under `--dist loadgroup`, a file's tests share one worker (they share module fixtures: a conversion, a
+    training), except the corpus items, independent and long, which each worker takes in turn."""
+    for item in items:
+        group = item.nodeid if item.get_closest_marker("corpus") else item.path.name
+        item.add_marker(pytest.mark.xdist_group(group))

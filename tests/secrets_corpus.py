@@ -362,6 +362,47 @@ PLANTED = [
         "code": 'config = {"api_key": "tbcDPkxSPiUXaP4FxGrkcDf2S8J1eJAD", "project": "protein-folding", "entity": "lab"}\n',
         "secret": "tbcDPkxSPiUXaP4FxGrkcDf2S8J1eJAD",
     },
+    # --- forms the detectors missed (issue 16): fields inside literals, headers, webhooks, default arguments --------
+    {
+        "kind": "password in yaml literal",
+        "code": 'CONFIG = """\ndb:\n  host: db.lab.internal\n  password: hunter2xyzQ\n"""\ncfg = yaml.safe_load(CONFIG)\n',
+        "secret": "hunter2xyzQ",
+    },
+    {
+        "kind": "password in json literal",
+        "code": "creds = json.loads('{\"user\": \"ml\", \"password\": \"Tr0ub4dorXq9\"}')\n",
+        "secret": "Tr0ub4dorXq9",
+    },
+    {
+        "kind": "basic auth header",
+        "code": 'headers = {"Authorization": "Basic bWw6czNjcjN0UGE1NXcwcmQ="}\nrequests.get(url, headers=headers)\n',
+        "secret": "bWw6czNjcjN0UGE1NXcwcmQ=",
+    },
+    {
+        "kind": "discord webhook",
+        "code": 'DISCORD = "https://discord.com/api/webhooks/1183456789012345678/Xq3vR8tLmN2pK7wZ9yB4cD6fH1jS5gA0eU_iO-kTrV3nQ8mW2xYz"\n',
+        "secret": "Xq3vR8tLmN2pK7wZ9yB4cD6fH1jS5gA0eU_iO-kTrV3nQ8mW2xYz",
+    },
+    {
+        "kind": "teams webhook",
+        "code": 'notify_url = "https://contoso.webhook.office.com/webhookb2/5f1c2a7e-8b3d-4e6f-9a0b-1c2d3e4f5a6b@72f988bf-86f1-41af-91ab-2d7cd011db47/IncomingWebhook/9c4e7a1b3d5f48e2a6c8b0d2f4e6a8c1/0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"\n',
+        "secret": "9c4e7a1b3d5f48e2a6c8b0d2f4e6a8c1",
+    },
+    {
+        "kind": "webhook token in url",
+        "code": 'requests.post("https://ci.lab.example/api/webhook/42?token=Zx9Yw8Vu7Ts6Rq5Pn4Mk", json=status)\n',
+        "secret": "Zx9Yw8Vu7Ts6Rq5Pn4Mk",
+    },
+    {
+        "kind": "default argument",
+        "code": 'def connect(host, user="ml", password="Kd9fXy2bRt6wPz4"):\n    return psycopg2.connect(host=host, user=user, password=password)\n',
+        "secret": "Kd9fXy2bRt6wPz4",
+    },
+    {
+        "kind": "password in docstring",
+        "code": 'def fetch():\n    """Reads the warehouse; staging login is ml / password: Wq7rT2yU9pLk."""\n    return query()\n',
+        "secret": "Wq7rT2yU9pLk",
+    },
 ]
 
 
@@ -435,4 +476,11 @@ LOOKALIKES = [
     "    The token is read at run time, never stored in the notebook.\n"
     '    """\n'
     '    return OpenAI(api_key=os.environ["OPENAI_API_KEY"])\n',
+    # look-alikes of the forms above
+    'CONFIG = """\ndb:\n  host: db.lab.internal\n  password: ${DB_PASSWORD}\n"""\n',
+    "creds = json.loads('{\"user\": \"ml\", \"password\": \"\"}')\n",
+    'print("Basic Authentication and Bearer tokens are both supported")\n',
+    'STATUS_HOOK = "https://ci.lab.example/api/webhook/status?page=2"\n',
+    "def connect(host, password=None, timeout=30):\n    return Client(host, password or os.environ[\"DB_PASSWORD\"])\n",
+    'prompt = "password: "\nfields = "token: str, password: str"\n',
 ]

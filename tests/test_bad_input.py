@@ -116,7 +116,7 @@ def test_unusual_but_valid_input_converts_to_python_that_compiles(capsys, tmp_pa
     code = main(["convert", str(source), "-o", str(out)])
     stdout, stderr = capsys.readouterr()
     assert (code, stderr) == (0, ""), stderr
-    assert stdout.startswith(f"{source} -> {out}: input X, output y_pred,")
+    assert stdout.startswith(f"{source} -> {out}: input X_new, output y_pred,")
     for path in out.rglob("*.py"):
         compile(path.read_text(encoding="utf-8"), str(path), "exec")
     assert json.loads((out / "nbextract.json").read_text(encoding="utf-8"))["outputs"][0]["name"] == "y_pred"
@@ -202,3 +202,147 @@ def without_ids(cells) -> list[tuple]:
 def interruptible() -> None:
     """Ctrl-C as a terminal gives it: pytest-xdist workers ignore SIGINT, and their children inherit that."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+# --- issue 16: the red-team cases ------------------------------------------------------------------------------------
+
+
+def user_files(tmp_path: Path) -> Path:
+    """tmp/proj/nb.py beside the user's data, tmp/other/proj.py, tmp/work (the current folder) with a file of the
+    user's, tmp/tpl/custom (a template folder), tmp/link a link to proj, tmp/links/nb.py a link to proj/nb.py;
+    returns tmp/proj."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    place(proj, "nb.py", SCRIPT)
+    place(proj, "data.csv", "a,b\n1,2\n")
+    (tmp_path / "other").mkdir()
+    place(tmp_path / "other", "proj.py", SCRIPT)
+    (tmp_path / "work").mkdir()
+    place(tmp_path / "work", "mine.txt", "keep\n")
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "custom").mkdir()
+    (tmp_path / "link").symlink_to(proj, target_is_directory=True)
+    (tmp_path / "links").mkdir()
+    (tmp_path / "links" / "nb.py").symlink_to(proj / "nb.py")
+    return proj
+
+
+def every_file(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+# name -> (arguments after `nbextract`, `{tmp}` standing for tmp_path; the current folder is tmp/work), fragment of
+# the one line (the last is click's own check of -o)
+UNSAFE_OUTPUTS = {
+    "out-is-the-source-folder": (["convert", "{tmp}/proj/nb.py", "-o", "{tmp}/proj", "--force"], "holds the source"),
+    "out-is-the-source-folder-without-force": (["convert", "{tmp}/proj/nb.py", "-o", "{tmp}/proj"], "holds the source"),
+    "out-is-an-ancestor-of-the-source": (["convert", "{tmp}/proj/nb.py", "-o", "{tmp}", "--force"], "holds the source"),
+    "out-is-the-source-itself": (["convert", "{tmp}/proj/nb.py", "-o", "{tmp}/proj/nb.py", "--force"], "is a file"),
+    "out-is-the-current-folder": (["convert", "{tmp}/proj/nb.py", "-o", ".", "--force"], "is the current folder"),
+    "out-is-the-parent-of-the-current-folder": (["convert", "{tmp}/proj/nb.py", "-o", "..", "--force"], "holds the source"),
+    "source-reached-through-a-link": (["convert", "{tmp}/link/nb.py", "-o", "{tmp}/proj", "--force"], "holds the source"),
+    "source-is-a-link-in-out": (["convert", "{tmp}/links/nb.py", "-o", "{tmp}/links", "--force"], "holds the source"),
+    "out-holds-the-template-folder": (
+        ["convert", "{tmp}/proj/nb.py", "-o", "{tmp}/tpl", "--template-dir", "{tmp}/tpl/custom", "--force"],
+        "holds the template folder",
+    ),
+    "batch-out-holds-another-source": (["convert", "{tmp}/proj/nb.py", "{tmp}/other/proj.py", "-o", "{tmp}", "--force"], "holds the source"),
+    "init-in-the-current-folder": (["init", "pkg", "-o", ".", "--force"], "is the current folder"),
+    "init-in-an-ancestor-of-the-current-folder": (["init", "pkg", "-o", "{tmp}", "--force"], "holds the current folder"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNSAFE_OUTPUTS))
+def test_an_output_folder_holding_the_users_files_is_refused_even_with_force(capsys, tmp_path, monkeypatch, case):
+    argv, fragment = UNSAFE_OUTPUTS[case]
+    user_files(tmp_path)
+    monkeypatch.chdir(tmp_path / "work")
+    before = every_file(tmp_path)
+    code = main([argument.format(tmp=tmp_path) for argument in argv])
+    stdout, stderr = capsys.readouterr()
+    assert (code, stdout) == (2, "")
+    assert stderr.startswith("nbextract: ") and stderr.count("\n") == 1 and "Traceback" not in stderr, stderr
+    assert fragment in stderr
+    assert every_file(tmp_path) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["link", "links", "other", "proj", "tpl", "work"]
+
+
+def test_force_on_an_output_replacing_only_a_link_keeps_what_it_points_to(capsys, tmp_path, monkeypatch):
+    proj = user_files(tmp_path)
+    monkeypatch.chdir(tmp_path / "work")
+    assert main(["convert", str(tmp_path / "links" / "nb.py"), "-o", str(tmp_path / "link"), "--force"]) == 0
+    assert (tmp_path / "link").is_dir() and not (tmp_path / "link").is_symlink()
+    assert sorted(path.name for path in proj.iterdir()) == ["data.csv", "nb.py"]
+
+
+def test_a_source_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "nb.ipynb"
+    os.mkfifo(fifo)
+    zeros = tmp_path / "zeros.ipynb"
+    zeros.symlink_to("/dev/zero")
+    for source, kind in ((fifo, "a named pipe"), (zeros, "a device")):
+        process = subprocess.run(
+            [str(NBEXTRACT), "convert", str(source), "-o", str(tmp_path / "out")],
+            capture_output=True, text=True, timeout=120, preexec_fn=limited_memory,
+        )
+        assert (process.returncode, process.stdout) == (2, "")
+        assert process.stderr == f"nbextract: {source}: not a regular file ({kind}); expected a notebook (.ipynb) or a script (.py)\n"
+    assert not (tmp_path / "out").exists()
+
+
+def limited_memory() -> None:
+    """At most 2 GiB of address space: a source read without bound fails instead of eating the machine."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+
+def test_a_source_over_the_size_limit_is_refused_naming_its_size(capsys, tmp_path):
+    source = tmp_path / "big.ipynb"
+    with source.open("wb") as sparse:
+        sparse.truncate(80 * 2**20)
+    code = main(["convert", str(source), "-o", str(tmp_path / "out")])
+    stdout, stderr = capsys.readouterr()
+    assert (code, stdout) == (2, "")
+    assert stderr == f"nbextract: {source}: too large to read (80.0 MiB; the limit is 64.0 MiB)\n"
+
+
+# name -> (the -o argument, `{tmp}` standing for tmp_path; root ignores permissions, so no read-only folder), fragment
+UNWRITABLE_OUTPUTS = {
+    "inside-proc": ("/proc/nbextract_x", "No such file or directory"),
+    "below-a-missing-folder-of-proc": ("/proc/nbextract_x/deeper/pkg", "No such file or directory"),
+    "name-too-long": ("{tmp}/" + "n" * 300 + "/pkg", "File name too long"),
+    "below-a-file": ("{tmp}/nb.py/pkg", "nb.py is a file, not a folder"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNWRITABLE_OUTPUTS))
+def test_an_unwritable_output_is_one_line_naming_it_and_exit_2(capsys, tmp_path, case):
+    out, reason = UNWRITABLE_OUTPUTS[case]
+    out = out.format(tmp=tmp_path)
+    source = place(tmp_path, "nb.py", SCRIPT)
+    code = main(["convert", str(source), "-o", out])
+    stdout, stderr = capsys.readouterr()
+    assert (code, stdout) == (2, "")
+    assert stderr.startswith(f"nbextract: {out}") and stderr.count("\n") == 1, stderr
+    assert reason in stderr and "internal error" not in stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["nb.py"]
+
+
+def test_an_input_naming_an_import_is_bad_usage_naming_what_it_is(capsys, tmp_path):
+    source = place(tmp_path, "nb.ipynb", notebook(IMPORTS, TRAIN, PREDICT))
+    code = main(["convert", str(source), "--input", "LogisticRegression", "-o", str(tmp_path / "out")])
+    stdout, stderr = capsys.readouterr()
+    assert (code, stdout) == (2, "")
+    assert stderr == (
+        f"nbextract: {source}: --input LogisticRegression: LogisticRegression is an import at cell 1, line 2, not a variable\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_source_name_too_long_is_one_line_and_exit_2(capsys, tmp_path):
+    source = tmp_path / ("n" * 300) / "nb.py"
+    code = main(["convert", str(source), "-o", str(tmp_path / "out")])
+    stdout, stderr = capsys.readouterr()
+    assert (code, stdout) == (2, "")
+    assert stderr == f"nbextract: {source}: cannot read: File name too long\n"

@@ -303,3 +303,33 @@ def test_interrupting_a_batch_leaves_no_half_written_package_and_no_worker(tmp_p
     assert 1 <= len(written) < 6
     assert all((out / name / "nbextract.json").is_file() for name in written)
     assert processes_mentioning(str(sources)) == []
+
+
+def test_a_named_pipe_in_a_folder_never_blocks_the_walk_and_fails_its_row(capsys, tmp_path):
+    put(tmp_path / "nbs" / "a.py", PERCENT)
+    os.mkfifo(tmp_path / "nbs" / "pipe.py")
+    os.mkfifo(tmp_path / "nbs" / "pipe.ipynb")
+    assert [path.name for path in batch.folder_sources(tmp_path / "nbs")] == ["a.py", "pipe.ipynb"]
+    code, stdout, _ = run(capsys, "convert", tmp_path / "nbs", "-o", tmp_path / "out")
+    assert code == 1
+    assert "failed: not a regular file (a named pipe)" in stdout
+
+
+def test_a_package_folder_holding_a_source_of_the_batch_is_refused_before_any_work(capsys, tmp_path):
+    sources = [put(tmp_path / "proj" / "a.py", IRIS), put(tmp_path / "other" / "proj.py", IRIS)]
+    code, stdout, stderr = run(capsys, "convert", *sources, "-o", tmp_path, "--force")
+    assert (code, stdout) == (2, "")
+    assert stderr == f"nbextract: {tmp_path / 'proj'}: the output folder holds the source {sources[0]}; choose another with -o\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["other", "proj"]
+
+
+def test_an_internal_error_of_one_source_is_a_row_without_the_secrets_it_quotes(tmp_path, monkeypatch):
+    token = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"
+
+    def bug(options):
+        raise RuntimeError(f"slack rejected token {token}")
+
+    monkeypatch.setattr("nbextract.convert.convert", bug)
+    source = put(tmp_path / "a.py", IRIS)
+    _, outcome = batch.converted((0, batch.Options(source=source, output=tmp_path / "out")))
+    assert outcome.reason.startswith("internal error (RuntimeError: slack rejected token <secret") and token[-8:] not in outcome.reason

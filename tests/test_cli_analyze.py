@@ -200,3 +200,25 @@ def test_usage_errors_are_one_line(capsys, argv):
     assert out == ""
     assert err.startswith("nbextract: ") and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_analyze_ranks_the_prediction_candidates_with_reasons_and_names_the_boundaries(capsys, make_notebook):
+    cells = [
+        "import numpy as np\nfrom sklearn.metrics import accuracy_score",
+        "X = np.zeros((3, 2))\ny = np.ones(3)",
+        ("model = Model()\nmodel.fit(X, y)", ("nbextract:train",)),
+        "X_new = np.ones((2, 2))\nlabels = model.predict(X_new)",
+        "print(accuracy_score(y, model.predict(X)))",
+    ]
+    code, out, _ = run(capsys, "analyze", str(make_notebook(cells)))
+    ranking = out[out.index("prediction candidates, best first") :].splitlines()
+    assert code == 0
+    assert ranking[1] == "  1. cell 4, line 2: labels = model.predict(X_new) (calls a predict method; kept: assigned)"
+    assert ranking[2] == "  2. cell 5, line 1: y_pred = model.predict(X) (calls a predict method; only scored or checked: nested in a metric call or a check)"
+    assert ranking[3] == "boundaries: input X_new (cell 4, line 1) -> output labels (cell 4, line 2)"
+
+
+def test_analyze_says_when_there_is_no_candidate(capsys, make_notebook):
+    code, out, _ = run(capsys, "analyze", str(make_notebook(["x = 1"])))
+    assert code == 0
+    assert out.endswith("prediction candidates: none (tag the inference cell nbextract:infer or pass --output VAR)\n")

@@ -10,7 +10,7 @@ import pytest
 from nbextract.analyze import analyse
 from nbextract.lift import Lifter, LiftValues, may_lift_argument
 from nbextract.options import Options
-from nbextract.rewrite import provenance, rewrite, sets_environment
+from nbextract.rewrite import provenance, rewrite, sets_environment, with_origins
 from nbextract.slice import plan
 
 
@@ -21,7 +21,7 @@ def rewritten(tmp_path: Path, source: str, lift: bool = True) -> tuple[str, Lift
     path = tmp_path / "source.py"
     path.write_text(source)
     graph = analyse(path)
-    lifter = Lifter(tmp_path, set())
+    lifter = Lifter(tmp_path, set(), graph, frozenset(range(len(graph.statements))))
     nodes = []
     for statement in graph.statements:
         if sets_environment(statement):
@@ -46,6 +46,9 @@ CASES = [
     ("keep-column-with-slash", 'r = df["price/sqft"]\n', 'r = df["price/sqft"]\n'),
     ("keep-missing-path", 'df = pd.read_csv("nowhere/x.csv")\n', 'df = pd.read_csv("nowhere/x.csv")\n'),
     ("keep-computed-value", "N = 2 * 21\n", "N = 2 * 21\n"),
+    ("lift-folder-argument", 'p = pipeline("text-classification", model="data")\n', 'p = pipeline("text-classification", model=project_settings.data)\n'),
+    ("keep-dataset-name", 'from sklearn.datasets import load_sample_image\nimg = load_sample_image("train.csv")\n', 'from sklearn.datasets import load_sample_image\nimg = load_sample_image("train.csv")\n'),
+    ("lift-dataset-files-keyword", 'import datasets\nds = datasets.load_dataset("csv", data_files="data/train.csv")\n', 'import datasets\nds = datasets.load_dataset("csv", data_files=project_settings.train_csv)\n'),
 ]
 
 
@@ -58,22 +61,49 @@ def test_rewrite(tmp_path, source, expected):
 def test_lifted_values_remember_origin_and_share_a_key_for_one_value(tmp_path):
     _, lifter = rewritten(tmp_path, "a = f(random_state=3)\nb = g(random_state=3)\nc = h(random_state=4)\n")
     lifted = sorted((value.key, value.value, value.origin) for value in lifter.values.values())
-    assert lifted == [("random_state", 3, "line 1"), ("random_state_2", 4, "line 3")]
+    assert lifted == [("h_random_state", 4, "line 3"), ("random_state", 3, "line 1")]
 
 
-def test_provenance_comment_names_cell_and_line(tmp_path):
+def test_a_keyword_taken_by_another_value_is_named_after_its_call(tmp_path):
+    code, _ = rewritten(tmp_path, "m = RandomForestClassifier(random_state=0)\ns = train_test_split(X, random_state=42)\n")
+    assert "RandomForestClassifier(random_state=project_settings.random_state)" in code
+    assert "train_test_split(X, random_state=project_settings.train_test_split_random_state)" in code
+
+
+def test_a_file_training_writes_then_reads_has_two_keys_so_real_data_is_never_overwritten(tmp_path):
+    """`raw.to_csv(p)` then `pd.read_csv(p)`: pointing the read at real data leaves the stand-in written elsewhere."""
+    source = 'raw.to_csv("data/train.csv")\ndf = pd.read_csv("data/train.csv")\nother = pd.read_csv("data/train.csv")\n'
+    code, lifter = rewritten(tmp_path, source)
+    assert code.splitlines() == [
+        "raw.to_csv(project_settings.train_csv)",
+        "df = pd.read_csv(project_settings.train_csv_2)",
+        "other = pd.read_csv(project_settings.train_csv_2)",
+    ]
+    uses = {value.key: value.use for value in lifter.values.values()}
+    assert uses == {"train_csv": "writes", "train_csv_2": "reads what training writes at line 1"}
+
+
+def test_a_path_assignment_takes_the_use_of_the_statements_reading_it(tmp_path):
+    _, lifter = rewritten(tmp_path, 'DATA = "data/train.csv"\ndf = pd.read_csv(DATA)\nOUT = "data/out.csv"\ndf.to_csv(OUT)\n')
+    assert {value.key: value.use for value in lifter.values.values()} == {"data": "reads", "out": "writes"}
+
+
+def test_provenance_comment_names_cell_and_lines_of_a_block(tmp_path):
     path = tmp_path / "source.py"
     path.write_text("x = 1\n\n\ny = x + 1\n")
-    statement = analyse(path).statements[1]
-    assert cst.Module(body=[provenance(statement.node, statement)]).code == "# line 4\ny = x + 1\n"
+    statements = analyse(path).statements
+    nodes = with_origins([(provenance(statement.node, statement), statement) for statement in statements])
+    assert cst.Module(body=nodes).code == "# lines 1-4\nx = 1\ny = x + 1\n"
 
 
 def test_a_secret_in_code_commented_out_above_a_statement_is_not_copied(tmp_path):
     path = tmp_path / "source.py"
     path.write_text("x = 1\n# API_KEY = 'sk-abcdefghijklmnopqrstuvwxyz0123456789ABCD'\ny = x + 1\n")
     statement = analyse(path).statements[1]
-    emitted = cst.Module(body=[provenance(statement.node, statement)]).code
-    assert emitted == "# API_KEY = '<secret: API_KEY>'\n# line 3\ny = x + 1\n"
+    left_out: list[dict] = []
+    emitted = cst.Module(body=[provenance(statement.node, statement, left_out=left_out)]).code
+    assert emitted == "y = x + 1\n"
+    assert left_out == [{"origin": "line 3", "comment": "# API_KEY = '<secret: API_KEY>'", "reason": "commented-out code"}]
 
 
 DEVICE_CASES = [
@@ -151,3 +181,49 @@ def test_a_function_training_passes_as_a_value_moves_to_helpers_one_it_only_call
     path.write_text(PASSES_A_FUNCTION)
     code = rewrite(plan(analyse(path), Options(source=path)))
     assert code.helper_names == ["double"]
+
+
+READS_A_SECRET = """\
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+TOKEN = "ghp_4fV8kQ2mZ7xL1pR9sT3wY6uB0nC5dE8hJ2aG"
+HEADERS = {"Authorization": f"token {TOKEN}"}
+
+
+def scale(X, TOKEN=None):
+    return X / len(TOKEN or "ab")
+
+
+def signed(rows):
+    return [f"{TOKEN[:0]}{len(HEADERS)}{row}" for row in rows]
+
+
+X = np.arange(40.0).reshape(20, 2)
+clf = LogisticRegression(C=len(TOKEN) / 40).fit(scale(X), np.array([0, 1] * 10))
+pred = clf.predict(scale(X[:5], TOKEN))
+labels = signed(pred)
+"""
+
+
+def test_a_secret_constant_of_the_helpers_is_a_function_called_where_it_is_read(tmp_path):
+    """Issue 16: `TOKEN = secret("TOKEN")` at the top of helpers.py made importing the package ask for the secret. A
+    constant made from it is read when needed too."""
+    path = tmp_path / "source.py"
+    path.write_text(READS_A_SECRET)
+    code = rewrite(plan(analyse(path), Options(source=path, input_var="X", output_var="labels")))
+    assert 'def TOKEN():\n    """TOKEN of the source, read when it is needed."""\n    return secret("TOKEN")\n' in code.helpers
+    assert 'return X / len(TOKEN or "ab")' in code.helpers, "a parameter of the same name is left alone"
+    assert 'def HEADERS():\n    """HEADERS of the source, read when it is needed."""\n    return {"Authorization": f"token {TOKEN()}"}\n' in code.helpers
+    assert 'return [f"{TOKEN()[:0]}{len(HEADERS())}{row}" for row in rows]' in code.helpers
+    assert "pred = clf.predict(scale(X[:5], TOKEN()))" in code.stages["infer"].code
+    assert "LogisticRegression(C=len(TOKEN()) / 40)" in code.train_body
+
+
+@pytest.mark.parametrize("value, is_path", [("data", True), ("tiny-model", False), ("data labels", False)])
+def test_a_constant_naming_a_folder_beside_the_source_is_a_path_without_slash_or_suffix(tmp_path, value, is_path):
+    """`MODEL_DIR = "data"` names the folder beside the source, so it resolves against the project and travels with
+    it; a name that is no file or folder there stays a plain value."""
+    _, lifter = rewritten(tmp_path, f'MODEL_DIR = "{value}"\n')
+    (lifted,) = lifter.values.values()
+    assert (lifted.path, lifted.use) == ((True, "reads") if is_path else (False, ""))

@@ -5,8 +5,10 @@ the console script."""
 from __future__ import annotations
 
 import ast
+import errno
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -206,9 +208,16 @@ def test_boundary_overrides_reach_the_summary_and_manifest(capsys, tmp_path, tex
     [
         ("My Notebook-v2.py", "my_notebook_v2"),
         ("2024 churn model.py", "nb_2024_churn_model"),
-        ("class.py", "class_"),
+        ("class.py", "class_pkg"),
+        ("numpy.py", "numpy_pkg"),
+        ("sklearn.py", "sklearn_pkg"),
+        ("sys.py", "sys_pkg"),
+        ("test.py", "test_pkg"),
+        ("Modèle_données.py", "modele_donnees"),
+        ("_private_.py", "private"),
     ],
-    ids=["spaces-and-dash", "leading-digit", "keyword"],
+    ids=["spaces-and-dash", "leading-digit", "keyword", "installed-module", "installed-module-of-another-name",
+         "standard-library", "test-runner", "non-ascii", "underscores"],
 )
 def test_name_defaults_to_the_source_stem_as_an_identifier(capsys, tmp_path, monkeypatch, filename, package):
     source = write(tmp_path / filename, IRIS)
@@ -324,15 +333,56 @@ def test_unreadable_source_exits_2_with_one_line(capsys, tmp_path, which):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("name", ["bad-name", "class", "1st", "has space"], ids=["dash", "keyword", "digit", "space"])
+# --name -> why it is refused (the message is `package name 'NAME' REASON; choose another with --name`)
+INVALID_NAMES = {
+    "bad-name": "is not a valid Python package name",
+    "class": "is not a valid Python package name",
+    "1st": "is not a valid Python package name",
+    "has space": "is not a valid Python package name",
+    "numpy": "would shadow the installed module numpy",
+    "sklearn": "would shadow the installed module sklearn (scikit-learn)",
+    "scikit_learn": "would shadow the installed distribution scikit-learn",
+    "sys": "would shadow the standard-library module sys",
+    "json": "would shadow the standard-library module json",
+    "test": "would shadow the test package test runners import",
+    "tests": "would shadow the tests package test runners import",
+    "modèle": "is not ASCII, which a distribution name must be",
+    "_private": "is not a valid distribution name (it must start and end with a letter or a digit)",
+    "pkg_": "is not a valid distribution name (it must start and end with a letter or a digit)",
+}
+
+
+@pytest.mark.parametrize("name", list(INVALID_NAMES))
 def test_invalid_name_exits_2(capsys, tmp_path, monkeypatch, iris, name):
     monkeypatch.chdir(tmp_path)
     before = sorted(path.name for path in tmp_path.iterdir())
     code, stdout, stderr = run(capsys, "convert", iris, "--name", name)
     assert (code, stdout) == (2, "")
     assert_one_line(stderr)
-    assert "--name" in stderr
+    assert stderr == f"nbextract: package name {name!r} {INVALID_NAMES[name]}; choose another with --name\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == before
+
+
+def test_an_os_error_naming_a_file_is_the_users_environment_one_line_exit_2(capsys, tmp_path, monkeypatch, iris):
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "pkg" / "model.py"))
+
+    monkeypatch.setattr("nbextract.convert.convert", disk_full)
+    code, stdout, stderr = run(capsys, "convert", iris, "-o", tmp_path / "pkg")
+    assert (code, stdout, stderr) == (2, "", f"nbextract: {tmp_path / 'pkg' / 'model.py'}: No space left on device\n")
+
+
+def test_an_internal_error_is_one_line_without_the_secrets_it_quotes(capsys, tmp_path, monkeypatch, iris):
+    token = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"
+
+    def bug(*args, **kwargs):
+        raise RuntimeError(f"slack rejected token {token}")
+
+    monkeypatch.setattr("nbextract.convert.convert", bug)
+    code, stdout, stderr = run(capsys, "convert", iris, "-o", tmp_path / "pkg")
+    assert (code, stdout) == (1, "")
+    assert_one_line(stderr)
+    assert "internal error (RuntimeError: slack rejected token <secret" in stderr and token[-8:] not in stderr
 
 
 def test_invalid_name_with_an_output_folder_exits_2_and_writes_nothing(capsys, tmp_path, iris):

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from importlib import metadata
 
+import libcst as cst
 import pytest
 
 from nbextract.convert import convert
-from nbextract.dependencies import Declared, distribution_of, lists_package, may_list, pinned
+from nbextract.dependencies import Declared, distribution_of, implied_modules, lists_package, may_list, pinned
 from nbextract.options import Options
 
 JOBLIB = f"joblib=={metadata.version('joblib')}"
@@ -62,7 +63,13 @@ def test_a_local_version_label_is_not_pinned():
     """torch 2.13.0+cpu is installed here; `torch==2.13.0+cpu` would not resolve from an index."""
     pytest.importorskip("torch")
     assert metadata.version("torch").endswith("+cpu")
-    assert pinned(["import torch"]) == [f"torch=={metadata.version('torch').split('+')[0]}"]
+    assert f"torch=={metadata.version('torch').split('+')[0]}" in pinned(["import torch"])
+
+
+def test_torch_brings_numpy_which_its_wheel_does_not_require():
+    """`tensor.numpy()` and `torch.from_numpy` fail without numpy; a fresh venv given only torch has none."""
+    pytest.importorskip("torch")
+    assert pinned(["import torch"]) == [f"numpy=={metadata.version('numpy')}", f"torch=={metadata.version('torch').split('+')[0]}"]
 
 
 @pytest.mark.parametrize("module", ["numpy", "sklearn", "joblib", "yaml", "PIL", "torch", "not_installed_anywhere"])
@@ -89,3 +96,9 @@ RECORDS = [
 @pytest.mark.parametrize("record, module, may, package", RECORDS)
 def test_record_pre_checks(record, module, may, package):
     assert (may_list(record, module), lists_package(record, module)) == (may, package)
+
+
+def test_a_call_returning_frames_needs_pandas_though_nothing_imports_it():
+    """`load_wine(as_frame=True)` fails without pandas in a venv that has only what the code imports."""
+    assert implied_modules([cst.parse_statement("wine = load_wine(as_frame=True)\n")]) == ("pandas",)
+    assert implied_modules([cst.parse_statement("wine = load_wine(as_frame=False)\n")]) == ()

@@ -2,8 +2,8 @@
 
 Each sample is run in one temporary copy of sample_notebooks/ (its relative data paths resolve as for its author) and its
 input and output values are captured from that real run; the package is generated from another, pristine copy (so the
-training script cannot lean on files the run left behind), trained with its own training script and asked to predict
-in a fresh process started in a third folder.
+training script cannot lean on files the run left behind), given the training data its README asks for, trained with
+its own training script and asked to predict in a fresh process started in a third folder.
 """
 
 from __future__ import annotations
@@ -56,12 +56,16 @@ def assert_equivalent(got, want, floats: bool, rtol: float = 1e-6) -> None:
         assert got_array.tolist() == want_array.tolist()
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("e2e")
+def sample_copies(folder: Path) -> Path:
+    """`folder` with two copies of the samples: run/ for their own run, samples/ to convert."""
     for copy in ("run", "samples"):
         shutil.copytree(SAMPLES, folder / copy, ignore=shutil.ignore_patterns("models", "artifacts", "__pycache__"))
     return folder
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Path:
+    return sample_copies(tmp_path_factory.mktemp("e2e"))
 
 
 @pytest.mark.parametrize("case", SAMPLE_CASES, ids=[case["file"] for case in SAMPLE_CASES])
@@ -81,6 +85,7 @@ def test_convert_train_predict_equals_source(case, workspace):
     assert manifest["inputs"][0]["name"] == case["input"]
     assert manifest["outputs"][0]["name"] == case["output"]
 
+    put_training_data(out, source.parent)
     if (out / "training" / "train.py").exists():
         run([sys.executable, "training/train.py"], out)
     elsewhere = workspace / f"elsewhere-{name}"
@@ -99,6 +104,22 @@ def test_convert_train_predict_equals_source(case, workspace):
     run([str(BIN / "black"), "--check", "--quiet", "."], out)
     run([str(BIN / "isort"), "--check-only", "--profile", "black", "--quiet", "."], out)
     run([str(BIN / "pylint"), "-E", "--disable=import-error", "src", "training"], out, env)
+
+
+def training_data(readme: str) -> list[str]:
+    """The files the README's "Training data" section says to put in the project (first column of its table)."""
+    if "## Training data" not in readme:
+        return []
+    section = readme.split("## Training data", 1)[1].split("\n## ", 1)[0]
+    return [line.split("`")[1] for line in section.splitlines() if line.startswith("| `")]
+
+
+def put_training_data(out: Path, source_folder: Path) -> None:
+    """What the receiving engineer does: each data file the README names, put where it says, from where the source
+    read it (relative paths: the source's folder)."""
+    for path in training_data((out / "README.md").read_text()):
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source_folder / path, out / path)
 
 
 def check_no_secret_anywhere(out: Path, secrets: list[str]) -> None:

@@ -121,8 +121,9 @@ def test_the_readme_names_input_spec_output_batch_size_benchmark_and_env_vars(fi
     assert "Recommended batch size:" in readme
     assert "| batch | p50 ms | p95 ms | rows/s | peak KiB | drift check ms |" in readme
     assert readme.count("\n| 1 |") == 1 and "\n| 32 |" in readme, "batch sizes 1, 32 and the configured one"
-    for secret in json.loads((out / "nbextract.json").read_text())["secrets"]:
-        assert f"`{secret['env']}`" in readme
+    read = [line.partition("=")[0] for line in (out / ".env.example").read_text().splitlines() if "=" in line and not line.startswith("#")]
+    for env in read:
+        assert f"`{env}`" in readme, "every secret the package reads is named (those it never reads are not)"
     assert (out / "benchmarks" / "results.md").read_text() in readme
 
 
@@ -218,12 +219,49 @@ TINY = [
 ]
 
 
-def test_a_failing_cell_is_one_error_naming_that_cell_and_nothing_is_written(tmp_path):
-    source = notebook(tmp_path / "nb.ipynb", [*TINY[:2], ("raise RuntimeError('data server down')", []), *TINY[2:]])
+FAILING_CELLS = {
+    "raises": ("raise RuntimeError('data server down')", "running the source failed: RuntimeError: data server down"),
+    "kills-its-kernel": ("import os\nos._exit(3)", "the kernel died running the source"),
+}
+
+
+@pytest.mark.parametrize("code, message", FAILING_CELLS.values(), ids=FAILING_CELLS)
+def test_a_failing_cell_is_one_error_naming_that_cell_and_nothing_is_written(tmp_path, code, message):
+    source = notebook(tmp_path / "nb.ipynb", [*TINY[:2], (code, []), *TINY[2:]])
     with pytest.raises(ConversionError) as caught:
         convert(Options(source=source, output=tmp_path / "pkg", input_var="X_new", execute=True))
-    assert str(caught.value).startswith(f"{source}, cell 3: running the source failed: RuntimeError: data server down")
+    assert str(caught.value).startswith(f"{source}, cell 3: {message}")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["nb.ipynb"], "no package, no run folder left"
+
+
+def test_a_failing_cells_message_names_the_sources_secrets_by_their_variables_only(tmp_path):
+    """Issue 16: the exception line of a failing cell was printed whole, a token and a password in it."""
+    token, password = "xoxb-2817463950-5529183746-Qx7RkT2mWv9LpZ4sNb8YcHd", "Tr0ub4dor-and-3-horses"
+    credentials = (f"SLACK_TOKEN = {token!r}\ndb_password = {password!r}", [])
+    failing = ("raise RuntimeError(f'slack rejected token {SLACK_TOKEN} for {db_password}')", [])
+    source = notebook(tmp_path / "nb.ipynb", [*TINY[:2], credentials, failing, *TINY[2:]])
+    with pytest.raises(ConversionError) as caught:
+        convert(Options(source=source, output=tmp_path / "pkg", input_var="X_new", execute=True))
+    message = str(caught.value)
+    assert "RuntimeError: slack rejected token <secret: SLACK_TOKEN> for <secret: DB_PASSWORD>" in message
+    assert token[-8:] not in message and password[-8:] not in message
+
+
+def test_a_threshold_from_a_settings_dict_holding_a_key_converts_and_benchmarks(tmp_path):
+    """Issue 16: `CFG = {"threshold": 0.5, "wandb_api_key": "..."}` ran in the kernel, then the generated benchmark,
+    run without the key in its environment, failed when postprocess read CFG["threshold"]."""
+    key = "a3f9c0d1e2b3a4f5c6d7e8f9a0b1c2d3e4f5a6b7"
+    cells = [
+        ("from sklearn.datasets import load_breast_cancer\nfrom sklearn.linear_model import LogisticRegression", []),
+        (f"CFG = {{'threshold': 0.5, 'wandb_api_key': {key!r}}}", []),
+        ("X, y = load_breast_cancer(return_X_y=True)\nX_train, X_test, y_train, y_test = X[::2], X[1::2], y[::2], y[1::2]", []),
+        ("clf = LogisticRegression(max_iter=5000).fit(X_train, y_train)", []),
+        ("proba = clf.predict_proba(X_test)[:, 1]\npred = (proba > CFG['threshold']).astype(int)", []),
+    ]
+    out = tmp_path / "pkg"
+    convert(Options(source=notebook(tmp_path / "nb.ipynb", cells), output=out, execute=True))
+    assert "| batch |" in (out / "benchmarks" / "results.md").read_text(encoding="utf-8")
+    check_no_secret_anywhere(out, [key])
 
 
 def test_cells_tagged_skip_are_not_run_and_progress_is_reported_per_cell(tmp_path):

@@ -6,6 +6,7 @@ import textwrap
 
 import libcst as cst
 import pytest
+from libcst.metadata import ScopeProvider
 
 from nbextract import graph
 from nbextract.analyze import analyse
@@ -436,11 +437,11 @@ EDGE_CASES = [
 ]
 
 
-@pytest.fixture(params=[graph.SEGMENT, 1], ids=["segments", "segment-per-statement"])
+@pytest.fixture(params=[graph.scopes.SEGMENT, 1], ids=["segments", "segment-per-statement"])
 def segmented(request, monkeypatch):
     """Scope analysis in the default segments, and with each statement a segment of its own: whatever a segment does not
     see of the others (imports, globals, optimizers, defs) must come out the same."""
-    monkeypatch.setattr(graph, "SEGMENT", request.param)
+    monkeypatch.setattr(graph.scopes, "SEGMENT", request.param)
 
 
 @pytest.mark.parametrize("layout", ["cell-per-statement", "single-cell"])
@@ -459,6 +460,14 @@ def test_edges(graph_of, cells, expected, layout, segmented):
         pytest.param(["df = f()\ndf.dropna()"], "df.dropna()", set(), {"df"}, id="pure-method"),
         pytest.param(["df = f()\ndf.dropna(inplace=True)"], "df.dropna(inplace=True)", {"df"}, set(), id="inplace"),
         pytest.param(["x = 0\nx += 1"], "x += 1", {"x"}, set(), id="augassign"),
+        pytest.param(["forest = f()\nfor tree in forest:\n    tree.fit(X)"], "for tree in forest:", {"forest", "tree"}, set(), id="loop-variable-changed-changes-collection"),
+        pytest.param(["forest = f()\nsets = g()\nfor tree, (Xp, yp) in zip(forest, sets):\n    tree.fit(Xp, yp)"], "for tree, (Xp, yp) in zip(forest, sets):", {"forest", "tree", "Xp", "yp"}, {"sets"}, id="loop-through-zip"),
+        pytest.param(["forest = f()\nfor i, tree in enumerate(forest):\n    tree.fit(X)"], "for i, tree in enumerate(forest):", {"forest", "i", "tree"}, set(), id="loop-through-enumerate"),
+        pytest.param(["models = f()\nfor name, model in models.items():\n    model.fit(X)"], "for name, model in models.items():", {"models", "name", "model"}, set(), id="loop-through-items"),
+        pytest.param(["models = f()\nfor model in models.values():\n    model.fit(X)"], "for model in models.values():", {"models", "model"}, set(), id="loop-through-values"),
+        pytest.param(["a = f()\nb = f()\nfor df in [a, b]:\n    df.dropna(inplace=True)"], "for df in [a, b]:", {"a", "b", "df"}, set(), id="loop-over-a-list-of-names"),
+        pytest.param(["forest = f()\nfor tree in forest:\n    print(tree.score(X))"], "for tree in forest:", {"tree"}, {"forest"}, id="loop-reading-elements-changes-nothing"),
+        pytest.param(["forest = f()\nfor i in range(3):\n    forest_i = i"], "for i in range(3):", {"i", "forest_i"}, {"forest"}, id="loop-over-range"),
         pytest.param(["import os.path"], "import os.path", {"os"}, {"os.path"}, id="dotted-import-binds-root"),
         pytest.param(["import a.b.c as abc"], "import a.b.c as abc", {"abc"}, {"a", "a.b", "a.b.c"}, id="import-as"),
         pytest.param(["def f():\n    y = 1\n    return y"], "def f():", {"f"}, {"y"}, id="function-locals"),
@@ -646,8 +655,8 @@ def test_main_with_parameters_is_not_inlined(tmp_path):
     path = tmp_path / "run.py"
     path.write_text('def main(argv):\n    a = 1\n\n\nif __name__ == "__main__":\n    main([])\n')
     sg = analyse(path)
-    assert [s.kind for s in sg.statements] == ["def", "block"]
-    assert edges(sg) == {("def main(argv):", 'if __name__ == "__main__":', "main")}
+    assert [s.kind for s in sg.statements] == ["def", "expr"]
+    assert edges(sg) == {("def main(argv):", "main([])", "main")}
 
 
 def test_skip_tag_removes_cell_statements(graph_of):
@@ -719,7 +728,7 @@ def test_deep_code_builds_or_raises_read_error(graph_of, source):
 def test_module_level_providers_do_all_their_work_in_visit_module():
     """ModuleLevelWrapper skips libcst's batched walk for these providers: it holds only while visit_Module is the
     one visitor method they define (a libcst release that adds another must fail here, not change the graph)."""
-    for provider in graph.MODULE_LEVEL_PROVIDERS:
+    for provider in graph.scopes.MODULE_LEVEL_PROVIDERS:
         methods = {name for name in dir(provider) if name.startswith(("visit_", "leave_"))}
         defined = {name for name in methods if not getattr(getattr(provider, name), "_is_no_op", False)}
         assert defined == {"visit_Module"}, (provider, defined)
@@ -748,7 +757,7 @@ def scope_facts(wrapper) -> list:
     def code(node):
         return cst.Module(body=[]).code_for_node(node)
 
-    scopes = {scope for scope in wrapper.resolve(graph.ScopeProvider).values() if scope is not None}
+    scopes = {scope for scope in wrapper.resolve(ScopeProvider).values() if scope is not None}
     facts = []
     for scope in scopes:
         assignments = sorted((a.name, type(a).__name__, code(a.node)) for a in scope.assignments)
@@ -759,4 +768,4 @@ def scope_facts(wrapper) -> list:
 
 def test_module_level_wrapper_gives_the_scopes_libcst_gives():
     module = cst.parse_module(SCOPES_SOURCE)
-    assert scope_facts(graph.ModuleLevelWrapper(module)) == scope_facts(cst.MetadataWrapper(module))
+    assert scope_facts(graph.scopes.ModuleLevelWrapper(module)) == scope_facts(cst.MetadataWrapper(module))

@@ -41,11 +41,11 @@ def test_hub_model_is_fetched_by_training_only(tmp_path, capsys):
             assert "from_pretrained(" not in module.read_text(), module.name
 
     subprocess.run([sys.executable, "training/train.py"], cwd=out, check=True, capture_output=True)
-    assert (source_dir / "downloads.log").read_text() == "org/tiny-model\n"
+    assert (out / "downloads.log").read_text() == "org/tiny-model\n"
     assert (out / "artifacts" / "model.joblib").is_file()
 
     env = {**os.environ, "PYTHONPATH": str(out / "src")}
     check = "import hub_model; print(hub_model.predict(['abcd', 'e']))"
     result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[4, 1]"
-    assert (source_dir / "downloads.log").read_text() == "org/tiny-model\n"
+    assert (out / "downloads.log").read_text() == "org/tiny-model\n"

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
-import threading
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from pytest_jupyter.jupyter_server import *  # noqa: E402,F403 (jp_fetch and the fixtures it needs, for this module)
 
-from nbextract.jupyter import handlers  # noqa: E402
+from nbextract.jupyter import jobs, messages  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_notebooks"
 NOTEBOOK = "breast_cancer_zscore_threshold.ipynb"
@@ -70,6 +73,7 @@ def assert_one_line_error(reply: dict) -> None:
     assert "\n" not in reply["message"]
     assert "Traceback" not in json.dumps(reply)
     assert not reply.get("traceback")
+    assert len(reply["message"]) < 400, "a message the dialog can show"
 
 
 OUTSIDE_NOTEBOOK = f"../outside/{NOTEBOOK}"
@@ -79,10 +83,16 @@ REFUSALS = [
     ("not JSON", b"{", 400, "not JSON"),
     ("not an object", b"[]", 400, "JSON object"),
     ("no path", {"name": "pkg"}, 400, "'path'"),
-    ("unknown field", {"path": NOTEBOOK, "execute": True}, 400, "unknown field 'execute'"),
+    ("unknown field", {"path": NOTEBOOK, "kernel": "python3"}, 400, "unknown field 'kernel'"),
+    ("execute not a boolean", {"path": NOTEBOOK, "execute": 1}, 400, "'execute' must be true or false"),
     ("force not a boolean", {"path": NOTEBOOK, "force": "yes"}, 400, "'force' must be true or false"),
     ("name not a string", {"path": NOTEBOOK, "name": 3}, 400, "'name' must be a string"),
-    ("invalid name", {"path": NOTEBOOK, "name": "my-package"}, 400, "not a valid Python package name"),
+    (
+        "invalid name",
+        {"path": NOTEBOOK, "name": "my-package"},
+        400,
+        "not a valid Python package name; choose another package name",
+    ),
     ("keyword name", {"path": NOTEBOOK, "name": "class"}, 400, "not a valid Python package name"),
     ("a folder, not a notebook", {"path": "sub"}, 400, "not a notebook file"),
     ("output holds the notebook", {"path": f"sub/{NOTEBOOK}", "output": "sub", "force": True}, 400, "would hold"),
@@ -100,6 +110,9 @@ REFUSALS = [
         "a_file: exists and is not a folder",
     ),
     ("unreadable notebook", {"path": "broken.ipynb"}, 422, "broken.ipynb"),
+    ("path of 5,000 characters", {"path": "a/" * 2500 + NOTEBOOK}, 400, "File name too long"),
+    ("path component over 255 characters", {"path": "a" * 300 + ".ipynb"}, 400, "File name too long"),
+    ("output component over 255 characters", {"path": NOTEBOOK, "output": "b" * 300}, 400, "File name too long"),
 ]
 
 
@@ -151,29 +164,269 @@ def test_defaults_and_force_replace_an_existing_package_beside_the_notebook(jp_f
     assert not (stale / "stale.txt").exists()
 
 
-def test_server_answers_other_requests_while_a_conversion_runs(jp_fetch, run, root, monkeypatch):
-    """The conversion is held in its worker thread until the server has answered another request."""
-    started, release, threads = threading.Event(), threading.Event(), []
-    real = handlers.run_conversion
+def test_unreadable_notebook_reply_quotes_nothing_of_the_file(jp_fetch, run, root):
+    odd_cell = {"id": "odd", "cell_type": "odd", "source": "words of the file", "metadata": {}}
+    notebook = {"cells": [odd_cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (root / "odd.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
+    for path, words in [("broken.ipynb", "this is not a notebook"), ("odd.ipynb", "words of the file")]:
+        code, reply = run(post(jp_fetch, {"path": path}))
+        assert (code, "not a valid notebook" in reply["message"]) == (422, True), reply
+        assert words not in reply["message"]
 
-    def held(target):
-        threads.append(threading.current_thread())
-        started.set()
-        assert release.wait(30), "the server never answered while the conversion was held"
-        return real(target)
 
-    monkeypatch.setattr(handlers, "run_conversion", held)
+def set_template_dir(folder: Path, value: str) -> None:
+    (folder / "pyproject.toml").write_text(f'[tool.nbextract]\ntemplate-dir = "{value}"\n', encoding="utf-8")
 
-    async def meanwhile():
-        conversion = asyncio.ensure_future(post(jp_fetch, {"path": NOTEBOOK, "output": "pkg"}))
-        while not started.is_set():
-            await asyncio.sleep(0.01)
-        answers = [await jp_fetch("api", "status", request_timeout=10), await jp_fetch("api", "contents")]
-        still_running = not conversion.done()
-        release.set()
-        return [answer.code for answer in answers], still_running, await conversion
 
-    codes, still_running, (code, reply) = run(meanwhile())
-    assert (codes, still_running, code) == ([200, 200], True, 200), reply
-    assert threads[0] is not threading.main_thread()
-    assert (root / "pkg" / "CONVERSION.md").is_file()
+def test_template_reaching_python_internals_is_refused_by_the_sandbox(jp_fetch, run, root):
+    (root / "tpl").mkdir()
+    (root / "tpl" / "README.md.j2").write_text("{{ cycler.__init__.__globals__.os.getpid() }}\n", encoding="utf-8")
+    set_template_dir(root, "tpl")
+    code, reply = run(post(jp_fetch, {"path": NOTEBOOK, "output": "pkg"}))
+    assert (code, "tpl/README.md.j2, line 1: template refused by the sandbox" in reply["message"]) == (422, True), reply
+    assert str(os.getpid()) not in json.dumps(reply)
+    assert not (root / "pkg").exists()
+
+
+TEMPLATE_DIRS_OUTSIDE = [
+    # (what, folder of the pyproject.toml, relative to the root; its template-dir)
+    ("pyproject.toml above the root", "..", "team"),
+    ("pyproject.toml above the root naming a folder inside it", "..", "root_dir/tpl"),
+    ("relative path leaving the root", "sub", "../../team"),
+    ("symlink leaving the root", ".", "team_link"),
+]
+
+
+@pytest.mark.parametrize("what, where, value", TEMPLATE_DIRS_OUTSIDE, ids=[case[0] for case in TEMPLATE_DIRS_OUTSIDE])
+def test_template_folder_outside_the_root_is_refused(jp_fetch, run, root, what, where, value):
+    team = root.parent / "team"
+    for templates in (team, root / "tpl"):
+        templates.mkdir()
+        (templates / "README.md.j2").write_text("templates of {{ package }}\n", encoding="utf-8")
+    (root / "team_link").symlink_to(team, target_is_directory=True)
+    set_template_dir(root / where, value)
+    code, reply = run(post(jp_fetch, {"path": f"sub/{NOTEBOOK}", "output": "pkg"}))
+    assert (code, "outside the server's root folder" in reply["message"]) == (403, True), reply
+    assert "template-dir" in reply["message"]
+    assert_one_line_error(reply)
+    assert not (root / "pkg").exists()
+
+
+def swapped_for_link(folder: Path, target: Path) -> None:
+    shutil.rmtree(folder)
+    folder.symlink_to(target, target_is_directory=True)
+
+
+SWAPS = [
+    # (what, request): sub/ is swapped for a link to a folder outside the root once the request was checked
+    ("notebook's folder", {"path": f"sub/{NOTEBOOK}", "output": "pkg"}),
+    ("output's folder", {"path": NOTEBOOK, "output": "sub/pkg"}),
+]
+
+
+@pytest.mark.parametrize("what, body", SWAPS, ids=[case[0] for case in SWAPS])
+def test_folder_swapped_for_a_link_while_queued_is_refused_when_the_conversion_starts(
+    jp_fetch, run, root, monkeypatch, what, body
+):
+    outside = root.parent / "planted"
+    outside.mkdir()
+    (outside / NOTEBOOK).write_text("{ words of a file outside the root", encoding="utf-8")
+    real = jobs.worker_command
+
+    def swap_then_convert():
+        swapped_for_link(root / "sub", outside)
+        return real()
+
+    monkeypatch.setattr(jobs, "worker_command", swap_then_convert)
+    code, reply = run(post(jp_fetch, body))
+    assert (code, "outside the server's root folder" in reply["message"]) == (403, True), reply
+    assert "words of a file" not in reply["message"]
+    assert tree(outside) == [NOTEBOOK]
+    assert not (root / "pkg").exists()
+
+
+def test_internal_error_reply_and_log_show_no_secret(jp_fetch, run, root, monkeypatch, caplog):
+    token = "xoxb-2048123456-4096123456789-AbCdEfGhIjKlMnOpQrStUvWx"
+
+    failing = (
+        "import nbextract.convert, nbextract.jupyter.worker as worker\n"
+        "def failing(options, progress=None):\n"
+        f"    raise RuntimeError('slack rejected token {token}')\n"
+        "nbextract.convert.convert = failing\n"
+        "worker.main()\n"
+    )
+    monkeypatch.setattr(jobs, "worker_command", lambda: [sys.executable, "-c", failing])
+    monkeypatch.setenv("NBEXTRACT_DEBUG", "1")
+    code, reply = run(post(jp_fetch, {"path": NOTEBOOK}))
+    assert (code, "internal error (RuntimeError: slack rejected token" in reply["message"]) == (500, True), reply
+    assert_one_line_error(reply)
+    assert "Traceback" in caplog.text and "slack rejected token" in caplog.text
+    assert token not in json.dumps(reply) and token[-8:] not in caplog.text
+
+
+def test_template_linked_from_outside_the_root_is_not_read(jp_fetch, run, root):
+    (root.parent / "private.txt").write_text("words of a private file\n", encoding="utf-8")
+    (root / "tpl").mkdir()
+    (root / "tpl" / "README.md.j2").symlink_to(root.parent / "private.txt")
+    set_template_dir(root, "tpl")
+    code, reply = run(post(jp_fetch, {"path": NOTEBOOK, "output": "pkg"}))
+    assert (code, "tpl/README.md.j2" in reply["message"]) == (422, True), reply
+    assert "outside its template folder" in reply["message"] and "private" not in reply["message"]
+    assert not (root / "pkg").exists()
+
+
+def test_package_records_paths_relative_to_the_root(jp_fetch, run, root):
+    code, reply = run(post(jp_fetch, {"path": f"sub/{NOTEBOOK}", "output": "pkg"}))
+    assert code == 200, reply
+    assert reply["manifest"]["source"]["path"] == f"sub/{NOTEBOOK}"
+    for path in (root / "pkg").rglob("*"):
+        if path.is_file() and path.suffix in {".md", ".toml", ".json", ".py", ".cfg", ".txt", ""}:
+            assert str(root) not in path.read_text(encoding="utf-8", errors="replace"), path
+
+
+async def fetch_json(jp_fetch, *parts, method="GET", body=None):
+    response = await jp_fetch(
+        "nbextract", *parts, method=method, body=None if body is None else json.dumps(body), raise_error=False
+    )
+    return response.code, json.loads(response.body)
+
+
+async def until_finished(jp_fetch, job: dict, seen: list[str] | None = None) -> dict:
+    """Poll the job until it ends; `seen` collects its progress labels."""
+    while job["state"] in ("queued", "running"):
+        await asyncio.sleep(0.2)
+        code, job = await fetch_json(jp_fetch, "jobs", job["id"])
+        assert code == 200, job
+        if seen is not None:
+            seen.append(job["progress"]["label"])
+    return job
+
+
+def test_job_reports_each_cell_run_with_execute_then_the_result(jp_fetch, run, root):
+    async def converted():
+        code, job = await fetch_json(
+            jp_fetch, "jobs", method="POST", body={"path": NOTEBOOK, "output": "pkg", "execute": True}
+        )
+        assert (code, job["state"]) == (202, "queued"), job
+        seen = []
+        return await until_finished(jp_fetch, job, seen), seen
+
+    job, seen = run(converted())
+    assert (job["state"], job["status"], job["output"]) == ("done", 200, "pkg"), job
+    assert job["manifest"]["executed"]["golden"]
+    assert "running the notebook" in seen and any(label.startswith("cell ") for label in seen), seen
+
+
+@pytest.fixture
+def big_notebook(root: Path) -> str:
+    """A generated notebook of 1,500 cells, which takes several seconds to convert."""
+    generator = Path(__file__).resolve().parent.parent / "benchmarks" / "gen_notebook.py"
+    subprocess.run([sys.executable, str(generator), "--cells", "1500", str(root / "big.ipynb")], check=True)
+    return "big.ipynb"
+
+
+def test_cancel_stops_the_worker_and_leaves_nothing_written(jp_fetch, run, root, big_notebook):
+    before = tree(root.parent)
+
+    async def cancelled():
+        body = {"path": big_notebook, "output": "new/deep/pkg"}
+        waiting = asyncio.ensure_future(post(jp_fetch, body))
+        await asyncio.sleep(0.5)
+        job = next(job for job in jobs.JOBS.values() if job.target.out == root / "new" / "deep" / "pkg")
+        while job.progress[2] != "converting":
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2)
+        code, view = await fetch_json(jp_fetch, "jobs", job.id, method="DELETE")
+        return code, view, await waiting, job.process.returncode
+
+    code, view, (waited_code, waited), returncode = run(cancelled())
+    assert (code, view["state"]) == (200, "cancelled"), view
+    assert (waited_code, "cancelled; nothing was written" in waited["message"]) == (409, True), waited
+    assert returncode is not None
+    assert tree(root.parent) == before
+
+
+def test_leftovers_of_a_killed_worker_are_removed(tmp_path):
+    """A worker killed while writing leaves its staging and run folders, the OUT it set aside, folders it created."""
+    out = tmp_path / "made" / "deeper" / "pkg"
+    out.parent.mkdir(parents=True)
+    for leftover in [".pkg.x1y2.tmp/src", ".pkg.run.a1b2/golden"]:
+        (out.parent / leftover).mkdir(parents=True)
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / ".pkg.4242.old").mkdir()
+    (tmp_path / "kept" / ".pkg.4242.old" / "mine.txt").write_text("mine", encoding="utf-8")
+    jobs.remove_leftovers(out, 4242, created=tmp_path / "made")
+    jobs.remove_leftovers(tmp_path / "kept" / "pkg", 4242, created=None)
+    assert tree(tmp_path) == ["kept", "kept/pkg", "kept/pkg/mine.txt"]
+
+
+def test_server_answers_promptly_during_a_long_conversion(jp_fetch, run, root, big_notebook):
+    """/api/contents while a 1,500-cell notebook converts in a worker process, not in the server's."""
+
+    async def latencies():
+        conversion = asyncio.ensure_future(post(jp_fetch, {"path": big_notebook, "output": "bigpkg"}))
+        timings = []
+        while not conversion.done():
+            started = time.perf_counter()
+            assert (await jp_fetch("api", "contents", request_timeout=30)).code == 200
+            timings.append(time.perf_counter() - started)
+            await asyncio.sleep(0.05)
+        return sorted(timings), await conversion
+
+    timings, (code, reply) = run(latencies())
+    assert code == 200, reply
+    median, slowest = timings[len(timings) // 2], timings[-1]
+    print(f"/api/contents during the conversion: {len(timings)} requests, median {median:.3f} s, max {slowest:.3f} s")
+    assert len(timings) > 20
+    assert median < 0.1 and slowest < 1.5
+    assert all(job.process.pid != os.getpid() for job in jobs.JOBS.values())
+
+
+def test_check_says_what_the_dialog_shows_under_its_fields(jp_fetch, run, root):
+    cases = [
+        ({"path": NOTEBOOK, "name": "class"}, {"name": "choose another package name", "output": None, "exists": False}),
+        ({"path": NOTEBOOK, "output": "taken"}, {"name": None, "output": "output folder exists", "exists": True}),
+        ({"path": NOTEBOOK, "output": "taken", "force": True}, {"name": None, "output": None, "exists": True}),
+        (
+            {"path": NOTEBOOK, "output": "../pkg"},
+            {"name": None, "output": "outside the server's root", "exists": False},
+        ),
+        ({"path": NOTEBOOK, "output": "fresh"}, {"name": None, "output": None, "exists": False}),
+    ]
+    for body, expected in cases:
+        code, reply = run(fetch_json(jp_fetch, "check", method="POST", body=body))
+        assert code == 200, reply
+        for field, value in expected.items():
+            assert (value in reply[field]) if isinstance(value, str) else reply[field] == value, (body, reply)
+    assert run(fetch_json(jp_fetch, "check", method="POST", body={"path": "missing.ipynb"}))[0] == 404
+
+
+def test_analyze_offers_the_variables_the_source_binds(jp_fetch, run, root):
+    code, reply = run(fetch_json(jp_fetch, "analyze", method="POST", body={"path": NOTEBOOK}))
+    assert code == 200, reply
+    names = {variable["name"]: variable["origin"] for variable in reply["variables"]}
+    assert "y_pred" in names and "X_test" in names and names["y_pred"].startswith("cell ")
+    assert "np" not in names, "what an import binds is not a variable"
+    code, reply = run(fetch_json(jp_fetch, "analyze", method="POST", body={"path": "../outside/" + NOTEBOOK}))
+    assert code == 403, reply
+
+
+def test_variables_are_passed_and_refusals_speak_of_the_dialog_not_of_the_command_line(jp_fetch, run, root):
+    code, reply = run(post(jp_fetch, {"path": NOTEBOOK, "output": "pkg", "output_var": "nope"}))
+    assert (code, reply["message"]) == (422, f"{NOTEBOOK}: output variable nope: no statement binds this variable")
+    assert not (root / "pkg").exists()
+    code, reply = run(
+        post(jp_fetch, {"path": NOTEBOOK, "output": "pkg", "input_var": "X_test", "output_var": "y_pred"})
+    )
+    assert code == 200, reply
+    assert [item["name"] for item in reply["manifest"]["outputs"]] == ["y_pred"]
+
+
+def test_ui_wording_keeps_no_command_line_option():
+    for cli in [
+        "no prediction call found; mark the inference cell with the tag nbextract:infer or pass --output VAR",
+        "package name 'a-b' is not a valid Python package name; choose another with --name",
+        "output folder exists; pass --force to replace it",
+        "--input X: X is an import at cell 1, line 1, not a variable",
+    ]:
+        assert "--" not in messages.ui_wording(cli), cli

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 
 import nbformat
 import nbformat.v3
 import pytest
 
+import nbextract.read as reader
 from nbextract import graph, magics
 from nbextract.analyze import analyse
 from nbextract.errors import NbextractError, ReadError
@@ -377,3 +379,74 @@ def test_utf8_bom_is_accepted(tmp_path):
     path = tmp_path / "job.py"
     path.write_bytes("x = 'é'\n".encode("utf-8-sig"))
     assert read(path).cells[0].source == "x = 'é'\n"
+
+
+# ------------------------------------------------------------------------------- what is not a regular file, its size
+
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    os.mkfifo(path)
+    with pytest.raises(ReadError) as raised:
+        read(path)
+    assert str(raised.value) == f"{path}: not a regular file (a named pipe); expected a notebook (.ipynb) or a script (.py)"
+
+
+def test_a_source_is_read_with_its_size_bound(tmp_path, monkeypatch):
+    path = tmp_path / "job.py"
+    path.write_text("x = 1\n" * 100)
+    monkeypatch.setattr(reader, "SIZE_LIMIT", 600)
+    assert len(read(path).cells[0].source) == 600
+    monkeypatch.setattr(reader, "SIZE_LIMIT", 599)
+    with pytest.raises(ReadError, match=r"too large to read \(0\.0 MiB; the limit is 0\.0 MiB\)"):
+        read(path)
+
+
+# ------------------------------------------------------------------ schema errors name the cell and field, not content
+
+KEY = "sk-live-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"
+
+
+def schema_broken(cell: dict) -> bytes:
+    """A notebook whose second cell is `cell`, beside a valid first one; the key sits in the broken cell's source."""
+    good = {"cell_type": "code", "id": "a", "metadata": {}, "source": "x = 1", "outputs": [], "execution_count": None}
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [good, {"id": "b", "metadata": {}, **cell}]}).encode()
+
+
+# name -> (the broken second cell, the message after `PATH, cell 2: not a valid notebook: `)
+SCHEMA_ERRORS = {
+    "unknown-cell-type": ({"cell_type": "secret", "source": f"API_KEY = '{KEY}'"}, "its cell_type or fields match no cell type (code, markdown, raw)"),
+    "source-of-the-wrong-type": ({"cell_type": "markdown", "source": {"key": KEY}}, "'source' has the wrong type"),
+    "tag-of-the-wrong-type": ({"cell_type": "markdown", "source": KEY, "metadata": {"tags": [{"k": KEY}]}}, "'metadata.tags' has the wrong type"),
+    "tags-not-a-list": ({"cell_type": "raw", "source": "x", "metadata": {"tags": KEY}}, "'metadata.tags' has the wrong type"),
+}
+
+
+@pytest.mark.parametrize("case", list(SCHEMA_ERRORS))
+def test_a_schema_error_names_the_cell_and_field_and_never_the_content(tmp_path, caplog, case):
+    cell, message = SCHEMA_ERRORS[case]
+    path = tmp_path / "nb.ipynb"
+    path.write_bytes(schema_broken(cell))
+    with pytest.raises(ReadError) as raised:
+        read(path)
+    assert str(raised.value) == f"{path}, cell 2: not a valid notebook: {message}"
+    assert raised.value.cell == 2
+    assert KEY[-8:] not in caplog.text  # nbformat logs the invalid cell unless told not to
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f'{{"cells": [{{"source": "{KEY}"',
+        f"{KEY} is no JSON",
+        json.dumps({"nbformat": 4, "metadata": {"k": KEY}, "cells": [{"x": KEY}]}),
+        json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": [KEY], "cells": []}),
+        json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "raw", "source": "", KEY: 1}, {"cell_type": 7}]}),
+    ],
+    ids=["truncated", "not-json", "no-cell-type", "metadata-not-an-object", "unknown-field"],
+)
+def test_a_notebook_that_cannot_be_read_is_described_without_its_content(tmp_path, text):
+    path = tmp_path / "nb.ipynb"
+    path.write_text(text)
+    with pytest.raises(ReadError) as raised:
+        read(path)
+    assert KEY[-8:] not in str(raised.value) and KEY[-8:] not in raised.value.message

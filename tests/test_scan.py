@@ -88,3 +88,50 @@ def test_secret_set_by_env_magic_is_reported_without_its_value(make_notebook, ca
     out = capsys.readouterr().out
     assert "secret set by %env; read it from $WANDB_API_KEY" in out
     assert "WANDB_MODE" not in out and "93fd21b5" not in out and "0f9a" not in out
+
+
+# --- secrets outside the code: markdown, shell lines, cells that do not parse, metadata, outputs --------------------
+
+OPENAI = "sk-proj-Zq8vLm3nRt6wXy2bKd9fPz4Qa7Ue1"
+UNCONVERTED = [
+    # cells, the origin and words of the finding
+    ([("Call the API with `api_key=Zq8vLm3nRt6wXy2bKd9f` for now", (), "markdown"), "x = 1\n"], "cell 1, line 1", "api key in a markdown cell"),
+    (["x = 1\n!curl -H 'Authorization: Bearer Zq8vLm3nRt6wXy2bKd9fPz4Qa' https://api.example.com\n"], "cell 1, line 2", "bearer token in a !curl line"),
+    (["!pip install --index-url https://deploy:Pz4Kd9fXy2bRt6w@pypi.example.com/simple foo==1.0\nx = 1\n"], "cell 1, line 1", "password in connection string in a !pip line"),
+    (["!wget --header='Authorization: token Y6uB0nC5dE8hJ2aGq4fV' https://example.com/d.csv\nx = 1\n"], "cell 1, line 1", "token credentials in a !wget line"),
+    (["%%bash\necho start\ncurl -u ml:s3cr3tPa55 https://ml:s3cr3tPa55@example.com/x\n", "x = 1\n"], "cell 1, line 3", "in a %%bash cell"),
+    (["x = 1\n", f'key = "{OPENAI}"\nif True print(key)\n'], "cell 2, line 1", "openai api key in a cell that does not parse"),
+]
+
+
+@pytest.mark.parametrize("cells, origin, words", UNCONVERTED, ids=[case[2] for case in UNCONVERTED])
+def test_secret_outside_the_code_is_reported(make_notebook, capsys, cells, origin, words):
+    assert main(["scan", str(make_notebook(cells))]) == 1
+    out = capsys.readouterr().out
+    assert any(f": {origin}: secret: " in line and words in line for line in out.splitlines()), out
+    assert not any(piece in out for piece in ("Zq8vLm3n", "Pz4Kd9fX", "Y6uB0nC5", "s3cr3tPa", OPENAI[-8:]))
+
+
+def test_secrets_stored_in_metadata_and_outputs_are_reported(make_notebook, capsys):
+    path = make_notebook(["print(1)\n", "x = 1\n"])
+    notebook = json.loads(path.read_text())
+    notebook["metadata"]["wandb"] = {"api_key": "W8kQ2mZ7xL1pR9sT3wY6uB"}
+    notebook["cells"][1]["metadata"]["secret_token"] = "E5dE8hJ2aGq4fV8kQ2mZ7x"
+    notebook["cells"][0]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": [f"using {OPENAI}\n"]}]
+    path.write_text(json.dumps(notebook))
+    assert main(["scan", str(path)]) == 1
+    out = capsys.readouterr().out
+    for place in ("notebook metadata", "cell 2, metadata", "cell 1, outputs"):
+        assert f": {place}: secret: " in out, out
+    assert not any(piece in out for piece in ("W8kQ2mZ7", "E5dE8hJ2", OPENAI[-8:]))
+
+
+def test_plots_and_ids_stored_in_a_notebook_are_not_secrets(make_notebook, capsys):
+    inline = "![loss](data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==)"
+    path = make_notebook(["x = 1\n", (inline, (), "markdown")])
+    notebook = json.loads(path.read_text())
+    notebook["metadata"]["colab"] = {"provenance": [], "id": "1Xk9LmQ2vR7tW3yB8nC4dF6gH0jK5pZaE"}
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+    notebook["cells"][0]["outputs"] = [{"output_type": "display_data", "metadata": {}, "data": {"image/png": png, "text/plain": "<Figure>"}}]
+    path.write_text(json.dumps(notebook))
+    assert main(["scan", str(path)]) == 0, capsys.readouterr().out

@@ -11,13 +11,16 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections import Counter
 
 import pytest
 from secrets_corpus import LOOKALIKES, PLANTED
 
-from nbextract.secrets import Secret, detect, may_fire, may_hold_secret, scan_literal
+from nbextract.cli import main
+from nbextract.errors import ConversionError
+from nbextract.secrets import Secret, detect, may_fire, may_hold_secret, redact, scan_literal
 
 ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*\Z")
 
@@ -189,3 +192,153 @@ def test_pre_check_lets_through_every_literal_a_detector_fires_on():
     for value in [node.value for node in nodes if isinstance(node, ast.Constant) and isinstance(node.value, str)]:
         if any(scan_literal(value, name, 1) for name in (None, "token", "password", "key")):
             assert may_fire(value), value
+
+
+# --- redact: what every message, log line and copied text goes through ----------------------------------------------
+
+REDACTED = [
+    # text, known secret values, the text redact() returns
+    ("slack rejected token xoxb-1234567890-abcdefghijkl", (), "slack rejected token <secret: slack token>"),
+    ("key ghp_4fV8kQ2mZ7xL1pR9sT3wY6uB0nC5dE8hJ2aG", (), "key <secret: github token>"),
+    ("dsn postgresql://ml:s3cretPa55@10.0.0.5/db", (), "dsn postgresql://ml:<secret: password in connection string>@10.0.0.5/db"),
+    ("Server=db;User=sa;Password=Hunter2xyz;", (), "Server=db;User=sa;Password=<secret: password in connection string>;"),
+    ("-H 'Authorization: Bearer abcDEF123456ghiJKL789'", (), "-H 'Authorization: Bearer <secret: bearer token>'"),
+    ("Authorization: Basic dXNlcjpwYXNzd29yZDEyMw==", (), "Authorization: Basic <secret: basic credentials>"),
+    ("password=${DB_PASSWORD} and url https://user:<pass>@host/x", (), "password=${DB_PASSWORD} and url https://user:<pass>@host/x"),
+    ("the fit took 3.2 s; 10 rows", (), "the fit took 3.2 s; 10 rows"),
+    ("Basic Authentication and Bearer tokens", (), "Basic Authentication and Bearer tokens"),
+    ("--header='Authorization: token Y6uB0nC5dE8hJ2aGq4fV'", (), "--header='Authorization: token <secret: token credentials>'"),
+    ("POST https://ci.example/webhook/4?token=Zx9Yw8Vu7Ts6", (), "POST https://ci.example/webhook/4?token=<secret: credential in url>"),
+    ("hook https://discord.com/api/webhooks/118345678/Xq3vR8tLmN2pK7wZ9yB4cD6f", (), "hook <secret: discord webhook>"),
+    ("db said: wrong password hunter2xyz!", ("hunter2xyz",), "db said: wrong password <secret>!"),
+    ("tail was 2xyzABCD, head was hunterpw", ("hunterpw2xyzABCD",), "tail was <secret>, head was <secret>"),
+    ("pieces: abc123defXX 23def45", ("abc123def456",), "pieces: <secret>XX 23def45"),
+    ("short 7 chars: abcdefg, abcdef", ("abcdefg",), "short 7 chars: <secret>, abcdef"),
+]
+
+
+@pytest.mark.parametrize("text, known, expected", REDACTED, ids=[case[0][:30] for case in REDACTED])
+def test_redact(text, known, expected):
+    assert redact(text, known) == expected
+
+
+def test_redact_marks_a_secret_with_its_variable():
+    secret = Secret("api key", "Zq8vLm3nRt6wXy2bKd9f", "NAME_API_KEY", 1)
+    assert redact("# api_key = 'Zq8vLm3nRt6wXy2bKd9f'", [secret]) == "# api_key = '<secret: NAME_API_KEY>'"
+
+
+def test_error_messages_are_redacted():
+    error = ConversionError("cell failed: RuntimeError: slack rejected token xoxb-1234567890-abcdefghijkl", path="nb.ipynb", cell=3)
+    assert str(error) == "nb.ipynb, cell 3: cell failed: RuntimeError: slack rejected token <secret: slack token>"
+
+
+# --- end to end: forms the detectors missed never reach the package -------------------------------------------------
+
+PIPELINE = [
+    "import numpy as np\nfrom sklearn.linear_model import LogisticRegression\n",
+    "X = np.random.rand(40, 3)\ny = (X[:, 0] > 0.5).astype(int)\nX_train, X_test, y_train = X[:30], X[30:], y[:30]\n",
+    "clf = LogisticRegression().fit(X_train, y_train)\n",
+    "y_pred = clf.predict(X_test)\n",
+]
+MISSED_FORMS = {
+    # variable -> the cell binding it, the secret it holds
+    "cfg_text": ('cfg_text = """\ndb:\n  host: x\n  password: hunter2xyzQ\n"""\n', "hunter2xyzQ"),
+    "cfg_json": ("cfg_json = '{\"user\": \"ml\", \"password\": \"Tr0ub4dorXq9\"}'\n", "Tr0ub4dorXq9"),
+    "headers": ('headers = {"Authorization": "Basic dXNlcjpzM2NyM3RQYTU1dzByZA=="}\n', "dXNlcjpzM2NyM3RQYTU1dzByZA=="),
+    "discord": ('discord = "https://discord.com/api/webhooks/123456789012345678/aBcDeFgHiJkLmNoPqRsTuVwXyZ012345"\n', "aBcDeFgHiJkLmNoPqRsTuVwXyZ012345"),
+    "teams": ('teams = "https://contoso.webhook.office.com/webhookb2/1234abcd@5678efgh/IncomingWebhook/0123456789abcdef0123456789abcdef/x"\n', "0123456789abcdef0123456789abcdef"),
+    "notify": ('notify = "https://example.com/api/webhook/42?token=Zx9Yw8Vu7Ts6Rq5P"\n', "Zx9Yw8Vu7Ts6Rq5P"),
+    'connect("h")': ('def connect(host, password="Kd9fXy2bRt6wPz4"):\n    return (host, password)\n', "Kd9fXy2bRt6wPz4"),
+}
+
+
+def pieces(secret: str) -> set[str]:
+    return {secret[start : start + 8] for start in range(len(secret) - 7)}
+
+
+def test_missed_forms_never_reach_the_package(make_notebook, tmp_path, capsys):
+    """Each form, read by the training code, was copied into config.toml, README.md, nbextract.json or train.py."""
+    uses = " + ".join(f"len(str({name}))" for name in MISSED_FORMS)
+    cells = [PIPELINE[0], *(cell for cell, _ in MISSED_FORMS.values()), PIPELINE[1], f"X_train = X_train * (1 + 0 * ({uses}))\n", *PIPELINE[2:]]
+    assert main(["convert", str(make_notebook(cells)), "-o", str(tmp_path / "out")]) == 0
+    texts = {str(path): path.read_text("utf-8", "replace") for path in (tmp_path / "out").rglob("*") if path.is_file()}
+    texts["output"] = "".join(capsys.readouterr())
+    leaks = [(secret[:3], place) for _, secret in MISSED_FORMS.values() for place, text in texts.items() if any(p in text for p in pieces(secret))]
+    assert not leaks
+
+
+# --- environment variable names -------------------------------------------------------------------------------------
+
+ENV_NAMES = [
+    # cells, the environment variable of each secret, in order
+    (['pwd = "s3cretPa55w0rd"\n'], ["PWD_SECRET"]),
+    (['HOME = "Zq8vLm3nRt6wXy2bKd9fPz4Qa7Ue1Wc"\n'], ["SECRET_TOKEN"]),  # HOME says nothing: the kind names it
+    (['user_pwd = "s3cretPa55w0rd"\n'], ["USER_PWD"]),
+    (['a.api_key = "Zq8vLm3nRt6wXy2bKd9f"\n', 'b.api_key = "Pz4Kd9fXy2bRt6wQa7Ue"\n'], ["API_KEY", "API_KEY_2"]),
+    (['a.api_key = "Zq8vLm3nRt6wXy2bKd9f"\n', 'b.api_key = "Zq8vLm3nRt6wXy2bKd9f"\n'], ["API_KEY", "API_KEY"]),
+    (['x = "ghp_4fV8kQ2mZ7xL1pR9sT3wY6uB0nC5dE8hJ2aG"\n', 'y = "ghp_9fV8kQ2mZ7xL1pR9sT3wY6uB0nC5dE8hJ2aX"\n'], ["GITHUB_TOKEN", "GITHUB_TOKEN_2"]),
+]
+
+
+@pytest.mark.parametrize("cells, envs", ENV_NAMES, ids=[str(case[1]) for case in ENV_NAMES])
+def test_environment_names_never_shadow_standard_variables_nor_each_other(graph_of, cells, envs):
+    statements = graph_of(*cells)
+    found = [secret.env for _, secret in statements.secrets]
+    assert found == envs
+    assert [secret.env for statement in statements.statements for secret in statement.secrets] == found
+
+
+def test_generated_code_reads_distinct_names(make_notebook, tmp_path):
+    cells = [
+        PIPELINE[0],
+        'pwd = "s3cretPa55w0rd"\nclient_a = dict(api_key="Zq8vLm3nRt6wXy2bKd9f", pwd=pwd)\n',
+        'client_b = dict(api_key="Pz4Kd9fXy2bRt6wQa7Ue")\n',
+        PIPELINE[1],
+        "X_train = X_train * (1 + 0 * len(str(client_a) + str(client_b)))\n",
+        *PIPELINE[2:],
+    ]
+    assert main(["convert", str(make_notebook(cells)), "-o", str(tmp_path / "out")]) == 0
+    listed = (tmp_path / "out" / ".env.example").read_text()
+    assert sorted(line.split("=")[0] for line in listed.splitlines() if "=" in line and not line.startswith("#")) == ["API_KEY", "API_KEY_2", "PWD_SECRET"]
+    train = (tmp_path / "out" / "training" / "train.py").read_text()
+    assert 'secret("API_KEY_2")' in train and 'secret("PWD")' not in train
+
+
+# --- huge literals: bounded before libcst walks them ----------------------------------------------------------------
+
+
+def test_a_cell_of_too_many_items_is_refused_before_it_is_parsed(graph_of):
+    with pytest.raises(ConversionError) as refused:
+        graph_of("import numpy as np\n", "x = [\n" + "0, 1, 2, 3, 4,\n" * 5_000 + "]\n")
+    assert refused.value.exit_code == 1 and (refused.value.cell, refused.value.line) == (2, 2)
+    assert str(refused.value).startswith("test.ipynb, cell 2, line 2: 25,000 items in one cell, more than nbextract analyses (20,000)")
+
+
+def test_commas_inside_strings_and_comments_are_not_items(graph_of):
+    csv = '"' + "1,2," * 6_000 + '"'
+    statements = graph_of(f"data = {csv}\n# {',' * 20_000}\ntable = '''\n{'a,b,' * 6_000}\n'''\n")
+    assert [statement.kind for statement in statements.statements] == ["assign", "assign"]
+
+
+def test_secrets_outside_the_code_never_reach_the_package(make_notebook, tmp_path, capsys):
+    """Markdown, shell lines, a cell that does not parse, metadata and outputs: reported, never copied."""
+    secrets = ["Zq8vLm3nRt6wXy2bKd9f", "Pz4Kd9fXy2bRt6wQ", "Y6uB0nC5dE8hJ2aGq4fV", "sk-proj-Wc7rT2yU9pLkQa7Ue1Mn4Bv8"]
+    cells = [
+        PIPELINE[0],
+        (f"Call the API with `api_key={secrets[0]}` for now", (), "markdown"),
+        f"!pip install --index-url https://deploy:{secrets[1]}@pypi.example.com/simple foo==1.0\n"
+        f"!wget --header='Authorization: token {secrets[2]}' https://example.com/d.csv\n",
+        f'key = "{secrets[3]}"\nif True print(key)\n',
+        *PIPELINE[1:],
+    ]
+    path = make_notebook(cells)
+    notebook = json.loads(path.read_text())
+    notebook["metadata"]["wandb"] = {"api_key": secrets[0]}
+    notebook["cells"][0]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": [f"token {secrets[2]}\n"]}]
+    path.write_text(json.dumps(notebook))
+    assert main(["convert", str(path), "-o", str(tmp_path / "out")]) == 0
+    texts = {str(file): file.read_text("utf-8", "replace") for file in (tmp_path / "out").rglob("*") if file.is_file()}
+    texts["output"] = "".join(capsys.readouterr())
+    assert not [(secret[:3], place) for secret in secrets for place, text in texts.items() if any(p in text for p in pieces(secret))]
+    report = texts[str(tmp_path / "out" / "CONVERSION.md")]
+    assert report.count("remove it from the source") == 4

@@ -86,8 +86,11 @@ def test_pyproject_template_dir_is_the_default(tmp_path, source):
     [
         ("{{ pakage }}\n", "undefined template variable"),
         ("line one\n{% for x in %}\n", "template syntax error"),
+        ("line one\n{{ cycler.__init__.__globals__.os.getpid() }}\n", "template refused by the sandbox"),
+        ("line one\n{{ '{0.__init__.__globals__[os]}'.format(cycler) }}\n", "template refused by the sandbox"),
+        ("line one\n{{ stages.clear() }}\n", "template refused by the sandbox"),
     ],
-    ids=["undefined-variable", "syntax-error"],
+    ids=["undefined-variable", "syntax-error", "attribute-escape", "format-escape", "mutation"],
 )
 def test_broken_template_is_one_line_error_naming_file_and_line(tmp_path, source, capsys, text, message):
     templates = tmp_path / "tpl"
@@ -98,6 +101,7 @@ def test_broken_template_is_one_line_error_naming_file_and_line(tmp_path, source
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "README.md.j2" in err and ", line " in err and message in err
+    assert str(os.getpid()) not in err
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
 
@@ -125,3 +129,51 @@ def test_export_refuses_a_non_empty_folder_without_force(tmp_path, capsys):
     assert "--force" in capsys.readouterr().err
     assert main(["templates", "export", str(target), "--force"]) == 0
     assert (target / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("linked", ["README.md.j2", "src"], ids=["file", "folder"])
+def test_template_linked_from_outside_its_folder_is_refused(tmp_path, source, capsys, linked):
+    private = tmp_path / "private"
+    (private / "__package__").mkdir(parents=True)
+    for text_file in (private / "README.md.j2", private / "__package__" / "model.py.j2"):
+        text_file.write_text("words of a private file\n")
+    templates = tmp_path / "tpl"
+    templates.mkdir()
+    (templates / linked).symlink_to(private / linked if linked != "src" else private)
+    out = tmp_path / "out"
+    assert main(["convert", str(source), "-o", str(out), "--template-dir", str(templates)]) == 2
+    err = capsys.readouterr().err
+    assert "outside its template folder" in err and "words of a private file" not in err
+    assert not out.exists()
+
+
+def converted_files(source: Path, out: Path) -> dict[str, str]:
+    assert main(["convert", str(source), "-o", str(out)]) == 0
+    return {path.relative_to(out).as_posix(): path.read_text() for path in out.rglob("*") if path.is_file()}
+
+
+def test_the_installed_package_carries_its_config_and_artifacts_and_training_runs_anywhere(tmp_path, source):
+    """Issue 15: package data for config.toml and artifacts/, no os.chdir to the converting folder, no artifacts/ in
+    .gitignore while the Dockerfile copies it."""
+    files = converted_files(source, tmp_path / "out")
+    assert '"iris_model.bundled" = ["config.toml", "artifacts/**/*"]' in files["pyproject.toml"]
+    assert 'BUNDLED = PACKAGE_DIR / "bundled"' in files["src/iris_model/config.py"]
+    assert "chdir" not in files["training/train.py"] and "workdir" not in files["config.toml"]
+    assert "artifacts" not in files[".gitignore"] and "COPY artifacts" in files["Dockerfile"]
+
+
+def test_config_has_serving_and_training_tables_and_no_device_without_torch(tmp_path, source):
+    files = converted_files(source, tmp_path / "out")
+    config = files["config.toml"]
+    assert config.index("[serving]") < config.index("[training]")
+    assert "random_state = 0" in config.split("[training]")[1]
+    assert "device" not in config and "resolve_device(" not in files["training/train.py"]
+
+
+def test_env_example_lists_only_the_secrets_code_reads(tmp_path):
+    path = tmp_path / "keyed.py"
+    unused = 'WANDB_API_KEY = "a3f9c0d1e2b3a4f5c6d7e8f9a0b1c2d3e4f5a6b7"\n'
+    path.write_text(SOURCE.replace("X, y = load_iris", unused + "X, y = load_iris"))
+    files = converted_files(path, tmp_path / "out")
+    assert "WANDB_API_KEY" not in files[".env.example"]
+    assert "WANDB_API_KEY" in files["nbextract.json"]

@@ -13,7 +13,7 @@ from nbextract.options import Options
 from nbextract.scaffold import init_context
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_notebooks"
-TEMPLATE_ONLY = ("config.py", "checks.py", "pipeline.py", "model.py", "__main__.py", "__init__.py", "bench.py", "test_smoke.py", "test_golden.py")
+TEMPLATE_ONLY = ("config.py", "checks.py", "pipeline.py", "model.py", "__main__.py", "__init__.py", "bench.py", "test_smoke.py", "test_golden.py", "serve.py", "test_serve.py", "batch.py", "mlflow_model.py")
 
 
 def long_values(data: dict) -> dict:

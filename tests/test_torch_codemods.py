@@ -136,6 +136,19 @@ def test_inference_data_loader_batches_by_the_configured_batch_size(tmp_path):
     assert ("batch_size", "config", "batch_size") in [(p.name, p.source, p.key) for p in stages["preprocess"].params]
 
 
+def test_a_loop_keeping_only_the_last_batch_keeps_the_source_batch_size(tmp_path):
+    """`for xb in loader: logits = model(xb)` answers for the last batch only: a new batch size would change it."""
+    predict = (
+        "loader = torch.utils.data.DataLoader(X_new_t, batch_size=2)\n"
+        "with torch.no_grad():\n"
+        "    for xb in loader:\n"
+        "        logits = model(xb)"
+    )
+    stages = code_of(tmp_path, predict=predict).stages
+    assert "loader = torch.utils.data.DataLoader(X_new_t, batch_size=2)" in statements(stages["preprocess"].code)
+    assert "batch_size" not in [p.name for p in stages["preprocess"].params]
+
+
 CLASS_WITH_DEPENDENCIES = """\
 import torch
 from torch import nn

@@ -151,8 +151,9 @@ def test_torch_package_has_no_pinned_device_and_predicts_on_cpu_and_auto(tmp_pat
     assert device_literals(out / "src") == []
     assert device_literals(out / "training") == []
     config = tomllib.loads((out / "config.toml").read_text())
-    assert config["device"] == "auto"
-    assert not [value for value in config.values() if isinstance(value, str) and is_device(value)]
+    assert config["serving"]["device"] == "auto"
+    values = [value for table in config.values() for value in table.values()]
+    assert not [value for value in values if isinstance(value, str) and is_device(value)]
 
     X_test, probs = source_values(out, "iris_torch", "X_test", "probs")
     for device in ("cpu", "auto"):

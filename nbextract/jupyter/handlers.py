@@ -1,197 +1,153 @@
-"""`POST /nbextract/convert`: validate the request, keep every path inside the server's root folder, run convert() in
-a worker thread so the server keeps answering, and reply with JSON: the result, or one line saying what went wrong.
+"""The routes of the server extension. Each request is checked against the root folder on arrival (nbextract.jupyter
+.paths); the conversion itself runs in a worker process (nbextract.jupyter.jobs), which checks the paths again at the
+moment of use. Every reply is JSON; an error is `{"message": one line}`, quoting nothing of any file.
 
-Status codes: 200 converted; 400 bad request (not JSON, missing or mistyped field, invalid package name, an output
-folder that holds the notebook); 403 not logged in, not allowed to write, or a path outside the root folder; 404 no
-such notebook; 409 the output exists and `force` is false (or it is a file); 422 the notebook was read but cannot be
-converted (unreadable source, nothing to predict, a template that fails); 500 a bug of nbextract's (one line too).
+- `POST /nbextract/convert` `{"path", "name", "output", "force", "input_var", "output_var", "execute"}` (only `path`
+  is required) converts and answers when done: 200 `{"output", "report", "manifest"}`; 400 bad request (not JSON,
+  missing or mistyped field, invalid package name, an output folder that holds the notebook, a path the file system
+  refuses); 403 not logged in, not allowed to write, or a path or template folder outside the root folder; 404 no
+  such notebook; 409 the output exists and `force` is false (or it is a file, or another job writes it); 422 read but
+  cannot be converted; 500 a bug of nbextract's.
+- `POST /nbextract/jobs` (the same body) starts the conversion and answers 202 with the job, or the same refusals.
+- `GET /nbextract/jobs/ID`: the job: `{"id", "state", "progress": {"done", "total", "label"}, "status", ...}`, with
+  the fields of the answer above once it is done or failed; `DELETE /nbextract/jobs/ID` cancels it (nothing written).
+- `POST /nbextract/check` `{"path", "name", "output"}`: 200 `{"name": problem, "output": problem, "exists": bool}`
+  (problems are one line, or null), for the dialog to validate as the user types.
+- `POST /nbextract/analyze` `{"path"}`: 200 `{"variables": [{"name", "origin"}]}`, the variables the source binds
+  (where each is last bound), the candidates for the input and output.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
-import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 
-from ..errors import NbextractError, UsageError
-from ..options import Options
-
-FIELDS = {"path": (str,), "name": (str, type(None)), "output": (str, type(None)), "force": (bool,)}
-
-# One conversion at a time, off the event loop: conversions are CPU-bound and write into the root folder.
-WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbextract-convert")
+from . import jobs
+from .messages import os_message, one_line
+from .paths import ConvertRequest, Refused, conflict, out_of, package_of, parse_request, resolve_target, source_of
 
 
-class Refused(Exception):
-    """A request answered with `status` and a one-line `message` before any conversion starts."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclasses.dataclass(frozen=True)
-class ConvertRequest:
-    path: str
-    name: str | None = None
-    output: str | None = None
-    force: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class Target:
-    """A request resolved against the root folder: absolute, symlink-free paths that stay inside it."""
-
-    source: Path
-    out: Path
-    name: str | None
-    force: bool
-
-
-class ConvertHandler(APIHandler):
+class NbextractHandler(APIHandler):
     auth_resource = "contents"
 
+    @property
+    def root(self) -> Path:
+        return Path(self.settings["server_root_dir"]).resolve()
+
+    def started(self) -> jobs.Job | None:
+        """The job converting what this request asks; None when the request was refused (and answered)."""
+        try:
+            return jobs.start(resolve_target(parse_request(self.request.body), self.root), self.log)
+        except (Refused, OSError) as refusal:
+            self.refused(refusal)
+            return None
+
+    def refused(self, refusal: Refused | OSError) -> None:
+        status = refusal.status if isinstance(refusal, Refused) else 400
+        self.reply(status, {"message": message_of(refusal, self.root)})
+
+    def reply(self, status: int, body: dict) -> None:
+        """Finish with JSON; a message is made one line."""
+        if isinstance(body.get("message"), str):
+            body = {**body, "message": one_line(body["message"])}
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body, default=str))
+
+
+class ConvertHandler(NbextractHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self) -> None:
-        root = Path(self.settings["server_root_dir"]).resolve()
+        job = self.started()
+        if job is not None:
+            await asyncio.shield(job.task)
+            self.reply(*answer_of(job.view()))
+
+
+def answer_of(view: dict) -> tuple[int, dict]:
+    """A finished job's view as POST /nbextract/convert answers it (a cancelled job: 409)."""
+    if view["state"] == "cancelled":
+        return 409, {"message": "the conversion was cancelled; nothing was written"}
+    fields = ("output", "report", "manifest") if view["status"] == 200 else ("message",)
+    return view["status"], {field: view[field] for field in fields}
+
+
+class JobsHandler(NbextractHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        job = self.started()
+        if job is not None:
+            self.reply(202, job.view())
+
+
+class JobHandler(NbextractHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        job = self.job(job_id)
+        if job is not None:
+            self.reply(200, job.view())
+
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self, job_id: str) -> None:
+        job = self.job(job_id)
+        if job is not None:
+            await jobs.cancel(job)
+            self.reply(200, job.view())
+
+    def job(self, job_id: str) -> jobs.Job | None:
+        job = jobs.JOBS.get(job_id)
+        if job is None:
+            self.reply(404, {"message": f"no conversion job {job_id}"})
+        return job
+
+
+class CheckHandler(NbextractHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
         try:
-            target = resolve_target(parse_request(self.request.body), root)
-        except Refused as refusal:
-            return self.reply(refusal.status, refusal.message)
+            request = parse_request(self.request.body)
+            source = source_of(request, self.root)
+        except (Refused, OSError) as refusal:
+            return self.refused(refusal)
+        self.reply(200, checked(request, source, self.root))
+
+
+def checked(request: ConvertRequest, source: Path, root: Path) -> dict:
+    """What the dialog shows under its fields: the name's problem, the output folder's, and whether it exists."""
+    try:
+        package_of(request, source)
+    except Refused as refusal:
+        return {"name": refusal.message, "output": None, "exists": False}
+    try:
+        out = out_of(request, root, source)
+    except (Refused, OSError) as refusal:
+        return {"name": None, "output": message_of(refusal, root), "exists": False}
+    return {"name": None, "output": conflict(out, request.force, root), "exists": out.is_dir()}
+
+
+def message_of(refusal: Refused | OSError, root: Path) -> str:
+    return refusal.message if isinstance(refusal, Refused) else os_message(refusal, root)
+
+
+class AnalyzeHandler(NbextractHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
         try:
-            result = await asyncio.get_running_loop().run_in_executor(WORKER, run_conversion, target)
-        except NbextractError as error:
-            clash = conflict(target.out, target.force, root) if isinstance(error, UsageError) else None
-            return (
-                self.reply(409, clash) if clash else self.reply(error_status(error), str(relative_error(error, root)))
-            )
-        except Exception as error:  # a bug of ours: one line for the user, the traceback in the log on request
-            self.log.error(
-                "nbextract: internal error (%s) converting %s",
-                type(error).__name__,
-                target.source,
-                exc_info=bool(os.environ.get("NBEXTRACT_DEBUG")),
-            )
-            return self.reply(
-                500,
-                f"{relative(target.source, root)}: internal error ({type(error).__name__}: {error}); nothing was written. "
-                "Restart the server with NBEXTRACT_DEBUG=1 for the traceback in its log, and report it.",
-            )
-        self.log.info("nbextract: converted %s into %s", relative(target.source, root), relative(target.out, root))
-        self.reply(
-            200,
-            output=relative(target.out, root),
-            report=relative(target.out / "CONVERSION.md", root),
-            manifest=result.manifest,
-        )
-
-    def reply(self, status: int, message: str | None = None, **body) -> None:
-        """Finish with JSON: `{"message": one line}` for an error, the body's fields for a success."""
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"message": one_line(message)} if message is not None else body, default=str))
-
-
-def parse_request(body: bytes) -> ConvertRequest:
-    """The JSON body as a ConvertRequest; Refused(400) naming the first problem."""
-    try:
-        data = json.loads(body or b"")
-    except (ValueError, UnicodeDecodeError):
-        raise Refused(400, "the request body is not JSON") from None
-    if not isinstance(data, dict):
-        raise Refused(400, "the request body must be a JSON object")
-    unknown = sorted(set(data) - set(FIELDS))
-    if unknown:
-        raise Refused(400, f"unknown field {unknown[0]!r}; the fields are {', '.join(FIELDS)}")
-    if "path" not in data:
-        raise Refused(400, "'path' (the notebook, relative to the server's root folder) is required")
-    for field, types in FIELDS.items():
-        if field in data and not isinstance(data[field], types):
-            kind = "true or false" if types == (bool,) else "a string"
-            raise Refused(400, f"{field!r} must be {kind}")
-    return ConvertRequest(**data)
-
-
-def resolve_target(request: ConvertRequest, root: Path) -> Target:
-    """Check the request against the file system: 403 outside the root, 404 no notebook, 400 bad name, 409 conflict."""
-    source = inside_root(root, request.path, "path")
-    if not source.exists():
-        raise Refused(404, f"{request.path}: no such notebook")
-    if not source.is_file():
-        raise Refused(400, f"{request.path}: not a notebook file")
-    try:
-        package = Options(source=source, name=request.name).package
-    except UsageError as error:
-        raise Refused(400, str(error)) from None
-    out = inside_root(root, request.output, "output") if request.output is not None else source.parent / package
-    if out == source or out in source.parents:
-        raise Refused(400, f"{relative(out, root)}: the output folder would hold the notebook; choose a new folder")
-    clash = conflict(out, request.force, root)
-    if clash:
-        raise Refused(409, clash)
-    return Target(source, out, request.name, request.force)
-
-
-def inside_root(root: Path, path: str, field: str) -> Path:
-    """`path` (relative to the root, or absolute) resolved with its symlinks; Refused(403) when it leaves the root."""
-    try:
-        resolved = (root / path).resolve()
-    except (OSError, ValueError, RuntimeError):
-        raise Refused(400, f"{field} {path!r} is not a valid path") from None
-    if resolved != root and root not in resolved.parents:
-        raise Refused(403, f"{field} {path!r} is outside the server's root folder")
-    return resolved
-
-
-def run_conversion(target: Target):
-    """Runs in the worker thread: the heavy modules are imported here, never on the event loop."""
-    from ..convert import convert
-    from ..scaffold import configured_template_dir
-
-    options = Options(
-        source=target.source,
-        output=target.out,
-        name=target.name,
-        force=target.force,
-        template_dir=configured_template_dir(target.source.parent),
-    )
-    return convert(options)
-
-
-def conflict(out: Path, force: bool, root: Path) -> str | None:
-    """Why `out` must not be written as it stands (409), in the dialog's words; None when it may be."""
-    if out.exists() and not out.is_dir():
-        return f"{relative(out, root)}: exists and is not a folder; choose another output folder"
-    if out.exists() and not force:
-        return f"{relative(out, root)}: output folder exists; choose another, or replace it (force)"
-    return None
-
-
-def error_status(error: NbextractError) -> int:
-    """Bad options are the request's fault (400); anything else was read but cannot be converted (422)."""
-    return 400 if isinstance(error, UsageError) else 422
-
-
-def relative_error(error: NbextractError, root: Path) -> NbextractError:
-    """The error naming its file relative to the root folder, as the user sees it in JupyterLab."""
-    return dataclasses.replace(error, path=relative(Path(error.path), root)) if error.path else error
-
-
-def relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
+            request = parse_request(self.request.body)
+            source_of(request, self.root)
+        except (Refused, OSError) as refusal:
+            return self.refused(refusal)
+        final = await jobs.run_worker({"root": str(self.root), "path": request.path, "mode": "analyze"}, self.root)
+        final = final or jobs.stopped(None)
+        self.reply(final.pop("status"), {key: value for key, value in final.items() if key != "log"})

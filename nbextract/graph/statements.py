@@ -1,0 +1,233 @@
+"""Statements and their graph: the types, and the top-level statements of the parsed source (a def, class, loop or
+with block is one statement; a script's `main()` body is inlined where `if __name__ == "__main__":` calls it)."""
+
+from __future__ import annotations
+
+import ast
+import bisect
+from dataclasses import dataclass, field
+
+import libcst as cst
+import networkx as nx
+from libcst.metadata import PositionProvider
+
+from ..document import Document, Origin
+from ..errors import ReadError
+from ..magics import CodeCell, MagicDecision
+from ..secrets import Secret, find_in, redact
+from ..vocabulary import FindingKind, Kind, Tag
+from .hoist import TakenNames, hoisted, may_predict
+from .nodes import names_called
+
+NO_LITERAL = object()
+
+
+@dataclass
+class Statement:
+    """One top-level statement with what it binds and reads (global names only)."""
+
+    index: int
+    origin: Origin
+    code: str
+    kind: Kind
+    tag: str | None
+    node: cst.BaseStatement = field(repr=False)
+    defines: set[str] = field(default_factory=set)
+    reads: set[str] = field(default_factory=set)
+    calls: set[str] = field(default_factory=set)
+    methods: list[tuple[str, str]] = field(default_factory=list)
+    sources: dict[str, int] = field(default_factory=dict)
+    body_reads: set[str] = field(default_factory=set)
+    via_calls: set[str] = field(default_factory=set)
+    paths: set[str] = field(default_factory=set)
+    secrets: list[Secret] = field(default_factory=list)
+    devices: set[str] = field(default_factory=set)
+    bases: set[str] = field(default_factory=set)
+    made_by: dict[str, str] = field(default_factory=dict)
+    literal: object = field(default=NO_LITERAL, repr=False)
+    hoisted: bool = False
+    """Made by graph.hoist out of the statement of the source that follows it (a prediction that statement nested in
+    a metric call or a print, or a literal it predicted on)."""
+
+    @property
+    def shown_code(self) -> str:
+        """The code with its secrets replaced by markers: the only form reports may show."""
+        return redact(self.code, self.secrets)
+
+    @property
+    def label(self) -> str:
+        code = self.shown_code
+        lines = [line.strip() for line in code.splitlines() if line.strip() and not line.strip().startswith("#")]
+        first = lines[0] if lines else ""
+        return first if len(first) <= 48 else first[:45] + "..."
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: FindingKind
+    origin: str
+    message: str
+
+
+@dataclass
+class StatementGraph:
+    """Statements in execution order, and a DiGraph whose edge d -> s carries the names s reads from d."""
+
+    document: Document
+    statements: list[Statement]
+    graph: nx.DiGraph
+    magics: list[MagicDecision]
+    skipped: list[Statement]
+    findings: list[Finding]
+    secrets: list[tuple[Origin, Secret]] = field(default_factory=list)
+    broken: list[ReadError] = field(default_factory=list)
+    unconverted_secrets: list[tuple[Origin, Secret]] = field(default_factory=list)
+    """Secrets in markdown, shell lines and cells that do not parse: reported, never read from the environment."""
+
+    def binder(self, index: int, name: str) -> int | None:
+        """The latest statement before `index` that binds `name`."""
+        for earlier in range(index - 1, -1, -1):
+            if name in self.statements[earlier].defines:
+                return earlier
+        return None
+
+
+def kind_of(node: cst.BaseStatement) -> Kind:
+    if isinstance(node, cst.FunctionDef):
+        return Kind.DEF
+    if isinstance(node, cst.ClassDef):
+        return Kind.CLASS
+    if not isinstance(node, cst.SimpleStatementLine):
+        return Kind.BLOCK
+    small = node.body[0]
+    if isinstance(small, (cst.Import, cst.ImportFrom)):
+        return Kind.IMPORT
+    if isinstance(small, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+        return Kind.ASSIGN
+    if isinstance(small, cst.Expr):
+        return Kind.EXPR
+    return Kind.OTHER
+
+
+def literal_of(node: cst.BaseStatement) -> object:
+    """The value of `NAME = <literal>`, or NO_LITERAL."""
+    if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
+        return NO_LITERAL
+    small = node.body[0]
+    if not isinstance(small, cst.Assign) or len(small.targets) != 1 or not isinstance(small.targets[0].target, cst.Name):
+        return NO_LITERAL
+    try:
+        return ast.literal_eval(cst.Module(body=[]).code_for_node(small.value))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return NO_LITERAL
+
+
+def top_level_statements(module: cst.Module) -> list[tuple[cst.BaseStatement, int, int, str]]:
+    """Top-level statements with their first and last lines and code; a script's `main()` body is inlined where
+    `main()` is called. Lines come from each statement's generated code (one codegen, no position pass), except
+    inside `main()`, where PositionProvider gives them."""
+    main = entry_point(module)
+    positions = cst.MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider) if main else {}
+    located = []
+    line = 1 + len(module.header)
+    for node in module.body:
+        code = code_of(module, node)
+        first, last = line + len(node.leading_lines), line + code.count("\n") - 1
+        line += code.count("\n")
+        if main is not None and node is main[0]:
+            continue
+        if main is not None and node is main[1]:
+            for statement in guarded_statements(*main):
+                span = positions[statement]
+                located.append((statement, span.start.line, span.end.line, code_of(module, statement)))
+            continue
+        located.append((node, first, last, code))
+    return located
+
+
+def code_of(module: cst.Module, node: cst.BaseStatement) -> str:
+    """A statement's code, indented as in the source."""
+    return module.with_changes(body=[node], header=[], footer=[]).code
+
+
+def guarded_statements(main: cst.FunctionDef | None, guard: cst.If) -> list[cst.BaseStatement]:
+    """The statements of the `__main__` block, with main's body (less its returns) in place of the first call; with no
+    `main()`, the block's own statements (the flow of a script written under the guard)."""
+    if main is None:
+        return list(guard.body.body) if isinstance(guard.body, cst.IndentedBlock) else [guard]
+    inlined = [statement for statement in main.body.body if not m_is_return(statement)]
+    if not isinstance(guard.body, cst.IndentedBlock):
+        return inlined
+    statements: list[cst.BaseStatement] = []
+    done = False
+    for statement in guard.body.body:
+        if not done and main.name.value in names_called(statement):
+            statements.extend(inlined)
+            done = True
+        else:
+            statements.append(statement)
+    return statements
+
+
+def entry_point(module: cst.Module) -> tuple[cst.FunctionDef | None, cst.If] | None:
+    """The `if __name__ == "__main__":` block, with the `def main():` without parameters that it calls (None when it
+    calls no such function: the script's flow is the block itself)."""
+    defs = {
+        node.name.value: node
+        for node in module.body
+        if isinstance(node, cst.FunctionDef) and not takes_arguments(node)
+    }
+    for node in module.body:
+        if isinstance(node, cst.If) and "__main__" in cst.Module(body=[]).code_for_node(node.test):
+            called = {name for name in bare_calls(node) if name in defs}
+            if len(called) == 1 and isinstance(defs[next(iter(called))].body, cst.IndentedBlock):
+                return defs[called.pop()], node
+            return None, node
+    return None
+
+
+def bare_calls(guard: cst.If) -> set[str]:
+    """Functions the block calls in an expression statement (`main()`, `sys.exit(main())`), not for a value it keeps
+    (`X, y = load_data()`)."""
+    lines = guard.body.body if isinstance(guard.body, cst.IndentedBlock) else [guard.body]
+    return {
+        name
+        for line in lines
+        if isinstance(line, (cst.SimpleStatementLine, cst.SimpleStatementSuite))
+        for small in line.body
+        if isinstance(small, cst.Expr)
+        for name in names_called(small)
+    }
+
+
+def takes_arguments(function: cst.FunctionDef) -> bool:
+    params = function.params
+    return bool(params.params or params.posonly_params or params.kwonly_params) or isinstance(
+        params.star_arg, cst.Param
+    )
+
+
+def m_is_return(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[-1], cst.Return)
+
+
+def split_statements(
+    document: Document, cells: list[CodeCell], module: cst.Module, starts: list[int]
+) -> tuple[list[Statement], list[Statement]]:
+    """The top-level statements of the module, each with its origin in its cell, numbered in order; and apart, those
+    of cells tagged nbextract:skip. A prediction nested in another statement is hoisted into one of its own (hoist)."""
+    statements, skipped = [], []
+    taken = TakenNames(module)
+    for node, first, last, code in top_level_statements(module):
+        cell_number = bisect.bisect_right(starts, first) - 1
+        cell = cells[cell_number].cell
+        offset = starts[cell_number]
+        origin = document.origin(cell, first - offset + 1, last - offset + 1)
+        parts = hoisted(node, taken) if may_predict(code) else [node]
+        for part in parts:
+            text = code if part is node else code_of(module, part)
+            statement = Statement(0, origin, text, kind_of(part), cell.stage_tag, part, secrets=find_in(part, text), hoisted=part is not parts[-1])
+            (skipped if statement.tag == Tag.SKIP else statements).append(statement)
+    for index, statement in enumerate(statements):
+        statement.index = index
+    return statements, skipped

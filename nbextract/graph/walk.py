@@ -1,0 +1,91 @@
+"""One walk of each segment's tree for all the small fact visitors, knowing which statement each node belongs to and
+whether it is inside a function body."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from .statements import Statement
+
+Method = Callable[[cst.CSTNode], None]
+
+
+@dataclass
+class Found:
+    """What the visitors find in one statement while they walk it; frozen into Facts once the walk is done."""
+
+    defines: set[str] = field(default_factory=set)
+    reads: set[str] = field(default_factory=set)
+    calls: set[str] = field(default_factory=set)
+    methods: list[tuple[str, str]] = field(default_factory=list)
+    paths: set[str] = field(default_factory=set)
+    devices: set[str] = field(default_factory=set)
+    bases: set[str] = field(default_factory=set)
+    made_by: dict[str, str] = field(default_factory=dict)
+    deferred_reads: set[str] = field(default_factory=set)
+    deferred_writes: set[str] = field(default_factory=set)
+    mutated_params: set[str] = field(default_factory=set)
+    user_calls: list[cst.Call] = field(default_factory=list)
+
+
+class Walk(cst.CSTVisitor):
+    """Calls the `visit_<Node>`, `leave_<Node>`, `visit_<Node>_<attribute>` and `leave_<Node>_<attribute>` methods of
+    each visitor it attends, in the order given, as libcst's visit_batched does (which finds them with inspect: 5 ms a
+    visitor a walk). Before them, `current` becomes the statement a node belongs to, and nodes inside a function body
+    are `deferred`: what they read and write happens when the function is called."""
+
+    def __init__(self, statements: list[Statement]) -> None:
+        super().__init__()
+        self.found = [Found() for _ in statements]
+        self.by_id = {id(statement.node): self.found[statement.index] for statement in statements}
+        self.current: Found | None = None
+        self.owner: dict[int, Found] = {}
+        self.deferred: set[int] = set()
+        self.function_depth = 0
+        self.bodies: set[int] = set()
+        self.methods: dict[tuple[str, str, str], tuple[Method, ...]] = {}
+
+    def attend(self, visitors: Iterable[object]) -> None:
+        for visitor in visitors:
+            for name in dir(type(visitor)):
+                event, _, rest = name.partition("_")
+                if event in ("visit", "leave") and rest:
+                    node, _, attribute = rest.partition("_")
+                    key = (event, node, attribute)
+                    self.methods[key] = (*self.methods.get(key, ()), getattr(visitor, name))
+
+    def starts(self, node: cst.CSTNode) -> bool:
+        """Whether `node` is a top-level statement itself."""
+        return id(node) in self.by_id
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if id(node) in self.by_id:
+            self.current = self.by_id[id(node)]
+        if id(node) in self.bodies:
+            self.function_depth += 1
+        if self.current is not None:
+            self.owner[id(node)] = self.current
+            if self.function_depth:
+                self.deferred.add(id(node))
+        if isinstance(node, cst.FunctionDef):
+            self.bodies.add(id(node.body))
+        for method in self.methods.get(("visit", type(node).__name__, ""), ()):
+            method(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if id(original_node) in self.bodies:
+            self.function_depth -= 1
+        for method in self.methods.get(("leave", type(original_node).__name__, ""), ()):
+            method(original_node)
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        for method in self.methods.get(("visit", type(node).__name__, attribute), ()):
+            method(node)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        for method in self.methods.get(("leave", type(original_node).__name__, attribute), ()):
+            method(original_node)
