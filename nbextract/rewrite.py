@@ -880,10 +880,27 @@ class NotedMetrics(cst.CSTTransformer):
     def __init__(self, names: dict[str, str]) -> None:
         super().__init__()
         self.names = names
+        self.enclosing_quotes: list[str] = []
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self.enclosing_quotes.append(node.start[-1])
+
+    def leave_FormattedString(
+        self, original_node: cst.FormattedString, updated_node: cst.FormattedString
+    ) -> cst.FormattedString:
+        self.enclosing_quotes.pop()
+        return updated_node
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         name = self.names.get(get_full_name_for_node(original_node.func) or "")
-        if name is None:
+        quote = self.free_quote()
+        if name is None or quote is None:
             return updated_node
-        arguments = [cst.Arg(cst.Name(METRICS_VARIABLE)), cst.Arg(cst.SimpleString(f'"{name}"')), cst.Arg(updated_node)]
+        label = cst.SimpleString(f"{quote}{name}{quote}")
+        arguments = [cst.Arg(cst.Name(METRICS_VARIABLE)), cst.Arg(label), cst.Arg(updated_node)]
         return cst.Call(cst.Name("noted"), arguments)
+
+    def free_quote(self) -> str | None:
+        """A quote the f-strings around the call do not use (before Python 3.12 an f-string's expressions cannot
+        reuse its quote), or None when they use both."""
+        return next((quote for quote in ('"', "'") if quote not in self.enclosing_quotes), None)

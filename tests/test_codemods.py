@@ -10,7 +10,7 @@ import pytest
 from nbextract.analyze import analyse
 from nbextract.lift import Lifter, LiftValues, may_lift_argument
 from nbextract.options import Options
-from nbextract.rewrite import provenance, rewrite, sets_environment, with_origins
+from nbextract.rewrite import NotedMetrics, provenance, rewrite, sets_environment, with_origins
 from nbextract.slice import plan
 
 
@@ -227,3 +227,19 @@ def test_a_constant_naming_a_folder_beside_the_source_is_a_path_without_slash_or
     _, lifter = rewritten(tmp_path, f'MODEL_DIR = "{value}"\n')
     (lifted,) = lifter.values.values()
     assert (lifted.path, lifted.use) == ((True, "reads") if is_path else (False, ""))
+
+
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        ("print(accuracy_score(y, p))\n", "print(noted(project_metrics, \"accuracy_score\", accuracy_score(y, p)))\n"),
+        ('print(f"{accuracy_score(y, p):.2%}")\n', "print(f\"{noted(project_metrics, 'accuracy_score', accuracy_score(y, p)):.2%}\")\n"),
+        ("print(f'''{accuracy_score(y, p)}''')\n", "print(f'''{noted(project_metrics, \"accuracy_score\", accuracy_score(y, p))}''')\n"),
+        ("print(f\"{f'{accuracy_score(y, p)}'}\")\n", "print(f\"{f'{accuracy_score(y, p)}'}\")\n"),
+    ],
+    ids=["call", "in-double-quoted-f-string", "in-triple-single-quoted", "both-quotes-taken-left-as-is"],
+)
+def test_a_metric_is_noted_with_a_quote_its_f_string_leaves_free(code, expected):
+    noted = cst.parse_module(code).visit(NotedMetrics({"accuracy_score": "accuracy_score"})).code
+    assert noted == expected
+    compile(noted, "train.py", "exec")
