@@ -15,6 +15,7 @@ from pathlib import Path
 import libcst as cst
 
 from .graph import NO_LITERAL, Statement, StatementGraph
+from .graph.nodes import TopLevel, visited
 from .knowledge import FOLDER_CALLS, NAMED_DATASET_CALLS, PATH_SUFFIXES, SAVE_CALLS, SAVE_METHODS, looks_like_path
 
 LIFTED_KEYWORDS = {
@@ -92,12 +93,12 @@ class Lifter:
             return []
         return [self.graph.statements[reader] for reader in sorted(self.graph.graph.successors(statement.index)) if reader in self.train]
 
-    def lift(self, node: cst.BaseStatement, statement: Statement) -> cst.BaseStatement:
+    def lift(self, node: TopLevel, statement: Statement) -> TopLevel:
         """The node with its values lifted; visited only when its code may hold one (most statements cannot)."""
         code = EMPTY_MODULE.code_for_node(node)
         if statement.literal is NO_LITERAL and not may_lift_argument(code) and not self.quotes_a_neighbour(code):
             return node
-        return node.visit(LiftValues(self, statement))
+        return visited(node, LiftValues(self, statement))
 
     def is_data_path(self, text: str) -> bool:
         """A relative or absolute path that exists, or whose folder exists, where the source ran."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..knowledge import PREDICT_METHODS
-from .nodes import nodes_of
+from .nodes import TopLevel, nodes_of, visited
 
 PREDICTION = "y_pred"
 LITERAL_INPUT = "X_new"
@@ -61,7 +61,7 @@ whose result is used at once (`m.predict(X).round()`, `m.predict_proba(X)[:, 1]`
     def visit_scope(self, node: cst.CSTNode) -> None:
         self.scoped += 1
 
-    def leave_scope(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:
+    def leave_scope(self, original_node: cst.BaseExpression, updated_node: cst.BaseExpression) -> cst.BaseExpression:
         self.scoped -= 1
         return updated_node
 
@@ -99,7 +99,7 @@ def whole_value(small: cst.BaseSmallStatement) -> cst.BaseExpression | None:
     return None
 
 
-def hoisted(node: cst.BaseStatement, taken: TakenNames) -> list[cst.BaseStatement]:
+def hoisted(node: TopLevel, taken: TakenNames) -> list[TopLevel]:
     """The statement split into the assignments of what it predicts on or predicts inside, then itself; a statement
     with neither is returned alone, unchanged."""
     if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
@@ -108,7 +108,7 @@ def hoisted(node: cst.BaseStatement, taken: TakenNames) -> list[cst.BaseStatemen
     if isinstance(small, (cst.Import, cst.ImportFrom)) or not any(is_prediction(call) for call in nodes_of(small, cst.Call)):
         return [node]
     hoist = Hoist(taken, whole_value(small))
-    rewritten = node.visit(hoist)
+    rewritten = visited(node, hoist)
     if not hoist.assignments:
         return [node]
     first, *rest = hoist.assignments

@@ -3,7 +3,13 @@ names a node calls, every node of some types under a node."""
 
 from __future__ import annotations
 
+from typing import TypeAlias, TypeVar, cast
+
 import libcst as cst
+
+TopLevel: TypeAlias = cst.SimpleStatementLine | cst.BaseCompoundStatement
+"""A statement as a module's body holds it (libcst's BaseStatement declares neither leading lines nor a body)."""
+NodeT = TypeVar("NodeT", bound=cst.CSTNode)
 
 
 def root_name(node: cst.BaseExpression, through_new_objects: bool = True) -> cst.Name | None:
@@ -81,3 +87,9 @@ def nodes_of(node: cst.CSTNode | list[cst.CSTNode], *types: type[cst.CSTNode]) -
     for tree in node if isinstance(node, (list, tuple)) else [node]:
         tree.visit(collector)
     return collector.found
+
+
+def visited(node: NodeT, transformer: cst.CSTTransformer) -> NodeT:
+    """The node as `transformer` leaves it: nbextract's transformers change what a node holds, and never remove the
+    node they are given nor put several in its place."""
+    return cast(NodeT, node.visit(transformer))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import ast
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import libcst as cst
 import networkx as nx
@@ -17,7 +19,7 @@ from ..magics import CodeCell, MagicDecision
 from ..secrets import Secret, find_in, redact
 from ..vocabulary import FindingKind, Kind, Tag
 from .hoist import TakenNames, hoisted, may_predict
-from .nodes import names_called
+from .nodes import TopLevel, names_called
 
 NO_LITERAL = object()
 
@@ -31,7 +33,7 @@ class Statement:
     code: str
     kind: Kind
     tag: str | None
-    node: cst.BaseStatement = field(repr=False)
+    node: TopLevel = field(repr=False)
     defines: set[str] = field(default_factory=set)
     reads: set[str] = field(default_factory=set)
     calls: set[str] = field(default_factory=set)
@@ -92,7 +94,7 @@ class StatementGraph:
         return None
 
 
-def kind_of(node: cst.BaseStatement) -> Kind:
+def kind_of(node: TopLevel) -> Kind:
     if isinstance(node, cst.FunctionDef):
         return Kind.DEF
     if isinstance(node, cst.ClassDef):
@@ -109,7 +111,7 @@ def kind_of(node: cst.BaseStatement) -> Kind:
     return Kind.OTHER
 
 
-def literal_of(node: cst.BaseStatement) -> object:
+def literal_of(node: TopLevel) -> object:
     """The value of `NAME = <literal>`, or NO_LITERAL."""
     if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
         return NO_LITERAL
@@ -122,7 +124,7 @@ def literal_of(node: cst.BaseStatement) -> object:
         return NO_LITERAL
 
 
-def top_level_statements(module: cst.Module) -> list[tuple[cst.BaseStatement, int, int, str]]:
+def top_level_statements(module: cst.Module) -> list[tuple[TopLevel, int, int, str]]:
     """Top-level statements with their first and last lines and code; a script's `main()` body is inlined where
     `main()` is called. Lines come from each statement's generated code (one codegen, no position pass), except
     inside `main()`, where PositionProvider gives them."""
@@ -145,22 +147,22 @@ def top_level_statements(module: cst.Module) -> list[tuple[cst.BaseStatement, in
     return located
 
 
-def code_of(module: cst.Module, node: cst.BaseStatement) -> str:
+def code_of(module: cst.Module, node: TopLevel) -> str:
     """A statement's code, indented as in the source."""
     return module.with_changes(body=[node], header=[], footer=[]).code
 
 
-def guarded_statements(main: cst.FunctionDef | None, guard: cst.If) -> list[cst.BaseStatement]:
+def guarded_statements(main: cst.FunctionDef | None, guard: cst.If) -> list[TopLevel]:
     """The statements of the `__main__` block, with main's body (less its returns) in place of the first call; with no
     `main()`, the block's own statements (the flow of a script written under the guard)."""
     if main is None:
-        return list(guard.body.body) if isinstance(guard.body, cst.IndentedBlock) else [guard]
-    inlined = [statement for statement in main.body.body if not m_is_return(statement)]
+        return list(block_of(guard.body)) if isinstance(guard.body, cst.IndentedBlock) else [guard]
+    inlined = [statement for statement in block_of(main.body) if not m_is_return(statement)]
     if not isinstance(guard.body, cst.IndentedBlock):
         return inlined
-    statements: list[cst.BaseStatement] = []
+    statements: list[TopLevel] = []
     done = False
-    for statement in guard.body.body:
+    for statement in block_of(guard.body):
         if not done and main.name.value in names_called(statement):
             statements.extend(inlined)
             done = True
@@ -207,7 +209,12 @@ def takes_arguments(function: cst.FunctionDef) -> bool:
     )
 
 
-def m_is_return(statement: cst.BaseStatement) -> bool:
+def block_of(suite: cst.BaseSuite) -> Sequence[TopLevel]:
+    """The statements of a block, as a module holds them (libcst types an indented block's as BaseStatement)."""
+    return cast(Sequence[TopLevel], suite.body)
+
+
+def m_is_return(statement: TopLevel) -> bool:
     return isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[-1], cst.Return)
 
 
@@ -216,7 +223,8 @@ def split_statements(
 ) -> tuple[list[Statement], list[Statement]]:
     """The top-level statements of the module, each with its origin in its cell, numbered in order; and apart, those
     of cells tagged nbextract:skip. A prediction nested in another statement is hoisted into one of its own (hoist)."""
-    statements, skipped = [], []
+    statements: list[Statement] = []
+    skipped: list[Statement] = []
     taken = TakenNames(module)
     for node, first, last, code in top_level_statements(module):
         cell_number = bisect.bisect_right(starts, first) - 1

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import libcst as cst
 
+from ..graph.nodes import TopLevel
 from ..lift import Lifted, Lifter
 from ..slice import Plan, is_replayable
+from ..vocabulary import INFERENCE_STAGES
 from .emit import module_code
 from .imports import imports_for, reads_of_helpers, written_reads
 from .metrics import evaluation_statements, metric_names
@@ -51,8 +53,8 @@ def rewrite(plan: Plan) -> Code:
     helpers = sorted(index for index in helper_set if not sets_environment(statements[index]))
     lazy = secret_constants(plan, helpers)
     left_out: list[dict] = []
-    order = ("preprocess", "infer", "postprocess")
-    stages = {
+    order = INFERENCE_STAGES
+    stages: dict[str, StageCode] = {
         stage: stage_code(plan, stage, [index for later in order[position + 1 :] for index in plan.stages[later]], helper_set, lazy, left_out)
         for position, stage in enumerate(order)
     }
@@ -115,7 +117,7 @@ def passed_functions(plan: Plan) -> list[int]:
     return found
 
 
-def helper_nodes(plan: Plan, indices: list[int], lazy: dict[str, int], left_out: list[dict]) -> list[cst.BaseStatement]:
+def helper_nodes(plan: Plan, indices: list[int], lazy: dict[str, int], left_out: list[dict]) -> list[TopLevel]:
     statements = plan.graph.statements
     emitted = [(when_read(provenance(statements[index].node, statements[index], left_out=left_out), statements[index], lazy), statements[index]) for index in indices]
     return with_origins(emitted)

@@ -6,8 +6,10 @@ import textwrap
 
 import libcst as cst
 
+from ..graph.nodes import TopLevel
 
-def comment_lines(node: cst.BaseStatement) -> list[cst.EmptyLine]:
+
+def comment_lines(node: TopLevel) -> list[cst.EmptyLine]:
     """The comment lines above a statement, without its blank lines."""
     return [line for line in node.leading_lines if line.comment is not None]
 
@@ -40,7 +42,7 @@ def is_code(lines: list[str]) -> bool:
     return bool(module.body) and not all(is_prose(statement) for statement in module.body)
 
 
-def is_prose(statement: cst.BaseStatement) -> bool:
+def is_prose(statement: TopLevel) -> bool:
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return False
     expression = statement.body[0]
@@ -97,14 +99,16 @@ class WithoutStaleComments(cst.CSTTransformer):
         """The lines, each run of comment lines without its stale ones."""
         kept: list[cst.EmptyLine] = []
         run: list[cst.EmptyLine] = []
+        texts: list[str] = []
         for line in [*lines, None]:
             if line is not None and line.comment is not None:
                 run.append(line)
+                texts.append(line.comment.value)
                 continue
-            stale = stale_lines([comment.comment.value for comment in run])
-            self.removed += [(run[position].comment.value, reason) for position, reason in sorted(stale.items())]
+            stale = stale_lines(texts)
+            self.removed += [(texts[position], reason) for position, reason in sorted(stale.items())]
             kept += [comment for position, comment in enumerate(run) if position not in stale]
-            run = []
+            run, texts = [], []
             if line is not None:
                 kept.append(line)
         return kept

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..graph.nodes import TopLevel
+
 from .comments import comment_lines
 
 
-def function_code(name: str, params: list[str], body: list[cst.BaseStatement], returns: list[str], doc: str) -> str:
+def function_code(name: str, params: list[str], body: list[TopLevel], returns: list[str], doc: str) -> str:
     """`def name(params): "doc"; body; return returns` (no return statement when `returns` is empty)."""
     docstring = cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{doc}"""'))])
     tail = []
@@ -22,7 +24,7 @@ def function_code(name: str, params: list[str], body: list[cst.BaseStatement], r
     return cst.Module(body=[function]).code
 
 
-def spaced(nodes: list[cst.BaseStatement], blank: int) -> list[cst.BaseStatement]:
+def spaced(nodes: list[TopLevel], blank: int) -> list[TopLevel]:
     """The statements with the empty lines black puts before and after each def and class (`blank`: 1 in a function
     body, 2 at module level), so that code already in black's style takes black one pass, not two."""
     spaced_nodes = nodes[:1]
@@ -33,9 +35,9 @@ def spaced(nodes: list[cst.BaseStatement], blank: int) -> list[cst.BaseStatement
     return spaced_nodes
 
 
-def is_definition(node: cst.BaseStatement) -> bool:
+def is_definition(node: TopLevel) -> bool:
     return isinstance(node, (cst.FunctionDef, cst.ClassDef))
 
 
-def module_code(nodes: list[cst.BaseStatement]) -> str:
+def module_code(nodes: list[TopLevel]) -> str:
     return cst.Module(body=spaced(nodes, 2)).code if nodes else ""

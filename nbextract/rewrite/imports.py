@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import libcst as cst
 
 from ..graph import Statement
+from ..graph.nodes import TopLevel
 from ..slice import Plan
 
 
@@ -51,8 +54,9 @@ def emitted_sources(plan: Plan, statement: Statement, end: int) -> dict[str, int
     return {**{name: binder for name, binder in body.items() if binder is not None}, **written_sources(statement)}
 
 
-def trimmed_import(node: cst.SimpleStatementLine, names: set[str]) -> str:
-    statement = node.body[0]
+def trimmed_import(node: TopLevel, names: set[str]) -> str:
+    """The import statement `node`, binding only `names` (all of them, for `import *`)."""
+    statement = cast(cst.Import | cst.ImportFrom, cast(cst.SimpleStatementLine, node).body[0])
     if isinstance(statement.names, cst.ImportStar):
         return cst.Module(body=[node.with_changes(leading_lines=[])]).code.strip()
     kept = [alias for alias in statement.names if alias_name(alias) in names]
@@ -66,5 +70,5 @@ def trimmed_import(node: cst.SimpleStatementLine, names: set[str]) -> str:
 
 def alias_name(alias: cst.ImportAlias) -> str:
     if alias.asname is not None:
-        return alias.asname.name.value
+        return cast(cst.Name, alias.asname.name).value
     return cst.Module(body=[]).code_for_node(alias.name).split(".")[0]

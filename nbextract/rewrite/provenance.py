@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
 from ..document import Origin
 from ..graph import Statement
+from ..graph.nodes import TopLevel, visited
 from ..secrets import redact
 from .comments import WithoutStaleComments, comment_lines
 from .secrets import SecretsFromEnvironment
@@ -14,17 +17,17 @@ from .settings import DeviceAtRunTime, pins_device
 
 
 def provenance(
-    node: cst.BaseStatement, statement: Statement, device: str | None = None, left_out: list[dict] | None = None
-) -> cst.BaseStatement:
+    node: TopLevel, statement: Statement, device: str | None = None, left_out: list[dict] | None = None
+) -> TopLevel:
     """The statement as emitted: secrets read from the environment, pinned devices replaced by `device` (an
     expression) when given; its comments without commented-out code and remarks about the author's machine, which
     are added to `left_out` (when given) with the statement's origin."""
     if statement.secrets:
-        node = node.visit(SecretsFromEnvironment(statement.secrets))
+        node = visited(node, SecretsFromEnvironment(statement.secrets))
     if device is not None and pins_device(statement):
-        node = node.visit(DeviceAtRunTime(device))
+        node = visited(node, DeviceAtRunTime(device))
     comments = WithoutStaleComments()
-    node = node.with_changes(leading_lines=comment_lines(node)).visit(comments)
+    node = visited(node.with_changes(leading_lines=comment_lines(node)), comments)
     for comment, reason in comments.removed:
         entry = {"origin": str(statement.origin), "comment": redact(comment, statement.secrets), "reason": reason}
         if left_out is not None and entry not in left_out:
@@ -32,7 +35,7 @@ def provenance(
     return node
 
 
-def with_origins(emitted: list[tuple[cst.BaseStatement, Statement | None]]) -> list[cst.BaseStatement]:
+def with_origins(emitted: Sequence[tuple[TopLevel, Statement | None]]) -> list[TopLevel]:
     """The emitted statements, a `# cell N, lines M-K` comment on top of each block of consecutive statements of one
     cell (an added statement, with no origin, ends a block)."""
     nodes = []
@@ -41,14 +44,14 @@ def with_origins(emitted: list[tuple[cst.BaseStatement, Statement | None]]) -> l
         if statement is None or (previous is not None and continues(previous, statement)):
             nodes.append(node)
         else:
-            nodes.append(with_origin(node, block_from(emitted, position)))
+            nodes.append(with_origin(node, block_from(statement, emitted[position + 1 :])))
     return nodes
 
 
-def block_from(emitted: list[tuple[cst.BaseStatement, Statement | None]], position: int) -> list[Statement]:
-    """The statements of the block starting at `position`."""
-    block = [emitted[position][1]]
-    for _, following in emitted[position + 1 :]:
+def block_from(first: Statement, emitted: Sequence[tuple[TopLevel, Statement | None]]) -> list[Statement]:
+    """The statements of the block `first` starts: it and those of `emitted`, which follow it, that carry it on."""
+    block = [first]
+    for _, following in emitted:
         if following is None or not continues(block[-1], following):
             break
         block.append(following)
@@ -62,7 +65,7 @@ def continues(before: Statement, statement: Statement) -> bool:
     return statement.origin.cell == before.origin.cell
 
 
-def with_origin(node: cst.BaseStatement, block: list[Statement]) -> cst.BaseStatement:
+def with_origin(node: TopLevel, block: list[Statement]) -> TopLevel:
     first, last = block[0].origin, block[-1].origin
     origin = Origin(first.cell, first.first_line, max(last.last_line, first.last_line))
     comment = cst.EmptyLine(comment=cst.Comment(f"# {origin}"))

@@ -4,11 +4,13 @@ only when code that needs them runs."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import cast
 
 import libcst as cst
 from libcst.metadata import GlobalScope, ScopeProvider
 
 from ..graph import Statement
+from ..graph.nodes import TopLevel
 from ..secrets import redact
 from ..slice import Plan
 
@@ -62,7 +64,7 @@ def secret_constants(plan: Plan, helpers: list[int]) -> dict[str, int]:
     return lazy
 
 
-def assigned_name(node: cst.BaseStatement) -> str | None:
+def assigned_name(node: TopLevel) -> str | None:
     """NAME of a statement that is just `NAME = value` (or `NAME: type = value`)."""
     if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
         return None
@@ -76,7 +78,7 @@ def assigned_name(node: cst.BaseStatement) -> str | None:
     return target.value if isinstance(target, cst.Name) else None
 
 
-def when_read(node: cst.BaseStatement, statement: Statement, lazy: dict[str, int]) -> cst.BaseStatement:
+def when_read(node: TopLevel, statement: Statement, lazy: dict[str, int]) -> TopLevel:
     """The emitted statement with the secret constants `lazy` read when needed: the binding of one becomes its
     function, and each read of one (not of a later binding of its name) a call of it."""
     read = lazy_reads(statement, lazy)
@@ -85,7 +87,8 @@ def when_read(node: cst.BaseStatement, statement: Statement, lazy: dict[str, int
     name = assigned_name(node)
     if name is None or lazy.get(name) != statement.index:
         return node
-    value = cst.SimpleStatementLine([cst.Return(node.body[0].value)])
+    assignment = cast(cst.Assign | cst.AnnAssign, cast(cst.SimpleStatementLine, node).body[0])  # assigned_name
+    value = cst.SimpleStatementLine([cst.Return(assignment.value)])
     doc = cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{name} of the source, read when it is needed."""'))])
     return cst.FunctionDef(cst.Name(name), cst.Parameters(), cst.IndentedBlock([doc, value]), leading_lines=node.leading_lines)
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import libcst as cst
 
 from ..graph import Statement
+from ..graph.nodes import TopLevel, visited
 from ..slice import PREDICTION_NAME, Plan, is_no_grad_block
+from ..vocabulary import Stage
 from .emit import function_code
 from .imports import imports_for, written_sources
 from .provenance import provenance, with_origins
@@ -40,7 +42,7 @@ class StageCode:
     origins: list[str]
 
 
-def stage_code(plan: Plan, stage: str, later: list[int], helper_set: set[int], lazy: dict[str, int], left_out: list[dict]) -> StageCode:
+def stage_code(plan: Plan, stage: Stage, later: list[int], helper_set: set[int], lazy: dict[str, int], left_out: list[dict]) -> StageCode:
     """One stage as a function: parameters are what its statements read from outside it, returns what later reads."""
     statements = plan.graph.statements
     indices = plan.stages[stage]
@@ -78,7 +80,7 @@ def stage_code(plan: Plan, stage: str, later: list[int], helper_set: set[int], l
     if any(pins_device(statements[index]) for index in indices) and "device" not in params:
         ordered.append(Param("device", "device", "device"))
     batching = ConfiguredBatchSize()
-    body = [node.visit(batching) for node in body] if keeps_every_batch(plan) else body
+    body = [visited(node, batching) for node in body] if keeps_every_batch(plan) else body
     if batching.changed and "batch_size" not in params:
         ordered.append(Param("batch_size", "config", "batch_size"))
     imports = imports_for(plan, indices, None) + (["from .config import secret"] if uses_secrets(plan, indices) else [])
@@ -102,7 +104,7 @@ def stage_code(plan: Plan, stage: str, later: list[int], helper_set: set[int], l
 TORCH_FORMATS = frozenset({"torch", "state_dict", "pretrained"})
 
 
-def needs_no_grad(plan: Plan, stage: str, params: list[Param]) -> bool:
+def needs_no_grad(plan: Plan, stage: Stage, params: list[Param]) -> bool:
     """An inference stage applying a torch model, unless the source already runs it under no_grad/inference_mode."""
     formats = {artifact.variable: artifact.format for artifact in plan.artifacts}
     applies_torch = any(formats[param.name] in TORCH_FORMATS for param in params if param.source == "artifact")
@@ -110,7 +112,7 @@ def needs_no_grad(plan: Plan, stage: str, params: list[Param]) -> bool:
     return stage == "infer" and applies_torch and not all(is_no_grad_block(statement) for statement in statements)
 
 
-def without_grad(body: list[cst.BaseStatement]) -> cst.With:
+def without_grad(body: list[TopLevel]) -> cst.With:
     """The statements of a torch model's inference, run under `torch.inference_mode()` (no autograd bookkeeping)."""
     item = cst.WithItem(cst.parse_expression("torch.inference_mode()"))
     return cst.With(items=[item], body=cst.IndentedBlock(body=body))
@@ -123,11 +125,11 @@ STAGE_DOCS = {
 }
 
 
-def upstream_value(plan: Plan, stage: str) -> str:
+def upstream_value(plan: Plan, stage: Stage) -> str:
     """What an empty stage passes through: the input for preprocess, the prediction for postprocess."""
-    if stage == "preprocess":
+    if stage == Stage.PREPROCESS:
         return plan.input.name
-    return stage_returns(plan, plan.stages["infer"], [])[0]
+    return stage_returns(plan, plan.stages[Stage.INFER], [])[0]
 
 
 def stage_returns(plan: Plan, indices: list[int], later: list[int]) -> list[str]:
@@ -144,7 +146,7 @@ def bound(statement: Statement) -> str:
     return sorted(statement.defines)[0] if statement.defines else PREDICTION_NAME
 
 
-def as_assignment(plan: Plan, statement: Statement) -> cst.BaseStatement:
+def as_assignment(plan: Plan, statement: Statement) -> TopLevel:
     """A bare prediction expression `clf.predict(X)` becomes `prediction = clf.predict(X)`."""
     node = statement.node
     is_output = statement.index == plan.output.statement and plan.output.name == PREDICTION_NAME

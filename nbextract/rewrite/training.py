@@ -4,10 +4,12 @@ makes it, then the source's evaluation."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import libcst as cst
 
 from ..graph import Statement
+from ..graph.nodes import TopLevel, visited
 from ..lift import Lifter
 from ..slice import Artifact, Plan, binds_device
 from .emit import function_code
@@ -52,7 +54,7 @@ def train_code(plan: Plan, indices: list[int], training: Training) -> str:
     saves: dict[int, list[str]] = {}
     for artifact in plan.artifacts:
         saves.setdefault(artifact.statement, []).append(artifact.variable)
-    emitted: list[tuple[cst.BaseStatement, Statement | None]] = []
+    emitted: list[tuple[TopLevel, Statement | None]] = []
     if training.evaluation:
         emitted.append((cst.parse_statement(f"{METRICS_VARIABLE} = {{}}\n"), None))
     rebuilt = {artifact.construction: artifact for artifact in plan.artifacts if artifact.format == "state_dict"}
@@ -60,9 +62,10 @@ def train_code(plan: Plan, indices: list[int], training: Training) -> str:
     for position, index in enumerate(indices):
         node = unpacked_only_as_read(statements[index], [*indices[position + 1 :], *training.evaluation], plan, kept)
         if binds_device(statements[index]):
-            node = node.with_changes(body=[node.body[0].with_changes(value=cst.parse_expression(RUN_TIME_DEVICE))])
+            line = cast(cst.SimpleStatementLine, node)  # binds_device: `device = ...`
+            node = line.with_changes(body=[line.body[0].with_changes(value=cst.parse_expression(RUN_TIME_DEVICE))])
         if index in rebuilt:
-            node = node.visit(RecordArguments(rebuilt[index]))
+            node = visited(node, RecordArguments(rebuilt[index]))
         node = when_read(provenance(node, statements[index], RUN_TIME_DEVICE, training.left_out), statements[index], training.lazy)
         emitted.append((training.lifter.lift(node, statements[index]), statements[index]))
         for variable in saves.get(index, []):
@@ -73,7 +76,7 @@ def train_code(plan: Plan, indices: list[int], training: Training) -> str:
             emitted.append((cst.parse_statement(f"save_profile(project_settings, {plan.reference.name})\n"), None))
     for index in training.evaluation:
         node = provenance(statements[index].node, statements[index], RUN_TIME_DEVICE, training.left_out)
-        emitted.append((node.visit(NotedMetrics(training.metrics.get(index, {}))), statements[index]))
+        emitted.append((visited(node, NotedMetrics(training.metrics.get(index, {}))), statements[index]))
     if training.evaluation:
         emitted.append((cst.parse_statement(f"save_metrics(project_settings, {METRICS_VARIABLE})\n"), None))
     doc = "Rebuild the fitted state into the artifact set `project_settings` stages."
@@ -84,7 +87,7 @@ def saves_of(saves: dict[int, list[str]]) -> list[str]:
     return [variable for variables in saves.values() for variable in variables]
 
 
-def unpacked_only_as_read(statement: Statement, later: list[int], plan: Plan, kept: set[str]) -> cst.BaseStatement:
+def unpacked_only_as_read(statement: Statement, later: list[int], plan: Plan, kept: set[str]) -> TopLevel:
     """The statement with each name it unpacks that nothing after it reads (nor saves) written `_`:
     `X_train, _, y_train, _ = train_test_split(X, y)`."""
     node = statement.node
