@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +21,10 @@ import pytest
 
 from pytest_jupyter.jupyter_server import *  # noqa: E402,F403 (jp_fetch and the fixtures it needs, for this module)
 
+from nbextract import draw, render  # noqa: E402
+from nbextract.analyze import analyse  # noqa: E402
 from nbextract.jupyter import jobs, messages  # noqa: E402
+from nbextract.scaffold import init_context  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_notebooks"
 NOTEBOOK = "breast_cancer_zscore_threshold.ipynb"
@@ -430,3 +435,90 @@ def test_ui_wording_keeps_no_command_line_option():
         "--input X: X is an import at cell 1, line 1, not a variable",
     ]:
         assert "--" not in messages.ui_wording(cli), cli
+
+
+# The report JupyterLab opens: a big source's is short enough to render at once, and its graph is drawn readable.
+
+
+def chained_source(statements: int, per_cell: int | None, reads: int = 1) -> str:
+    """A script of `statements` assignments after an import, each reading `reads` earlier ones (the one before and
+    others at random); in percent cells of `per_cell` statements, or a plain script when None."""
+    pick = random.Random(0)
+    lines = ["import numpy as np", "x0 = np.zeros(3)"]
+    for index in range(1, statements):
+        earlier = {index - 1, *(pick.randrange(index) for _ in range(reads - 1))}
+        lines.append(f"x{index} = " + " + ".join(f"x{number}" for number in sorted(earlier)))
+    if per_cell is None:
+        return "\n".join(lines) + "\n"
+    cells = ["\n".join(lines[start : start + per_cell]) for start in range(0, len(lines), per_cell)]
+    return "".join(f"# %%\n{cell}\n\n" for cell in cells)
+
+
+def drawn(text: str) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """The nodes (id -> text) and edges (from, names, to) of a Mermaid flowchart."""
+    nodes = dict(re.findall(r'^    (\w+)\["(.*)"\]', text, re.MULTILINE))
+    edges = re.findall(r"^    (\w+) -->\|(.*)\| (\w+)$", text, re.MULTILINE)
+    return nodes, edges
+
+
+DRAWINGS = [
+    # what, statements, per cell (None: a plain script), earlier statements each reads, drawn whole
+    ("a small script: every statement", 40, None, 1, True),
+    ("a big script: groups of lines", 1000, None, 1, False),
+    ("a big notebook: groups of whole cells", 1000, 7, 1, False),
+    ("a dense big notebook: no more than DRAWN_EDGES arrows", 1000, 7, 4, False),
+]
+
+
+@pytest.mark.parametrize("what, count, per_cell, reads, whole", DRAWINGS, ids=[case[0] for case in DRAWINGS])
+def test_the_report_draws_a_big_graph_condensed(tmp_path, what, count, per_cell, reads, whole):
+    source = tmp_path / "chain.py"
+    source.write_text(chained_source(count, per_cell, reads), encoding="utf-8")
+    graph = analyse(str(source))
+    nodes, edges = drawn(draw.mermaid(graph, {}))
+    if whole:
+        assert len(nodes) == len(graph.statements) and all(node.startswith("s") for node in nodes)
+        return
+    assert 1 < len(nodes) <= draw.DRAWN_GROUPS and len(edges) <= draw.DRAWN_EDGES, (len(nodes), len(edges))
+    sizes = [int(re.search(r": (\d+) statements?", text).group(1)) for text in nodes.values()]
+    assert sum(sizes) == len(graph.statements), "each statement is in one group"
+    where = "cells? \\d+(-\\d+)?" if per_cell else "lines \\d+-\\d+"
+    assert all(re.match(where + ":", text) for text in nodes.values()), nodes
+    assert edges and all("np" not in names.split(", ") for _, names, _ in edges), "an import is not drawn as an arrow"
+
+
+def report_rows(count: int) -> list[dict]:
+    """`count` statements of a report: a third trained, the others dropped for one of three reasons."""
+    reasons = ["plot", "notebook display (EDA)", "not needed for the prediction (dead code or exploration)"]
+    return [
+        {"origin": f"cell {index + 1}, line 1", "label": f"x{index} = f(x{index - 1})", "stage": "train", "reason": "x"}
+        if index % 3 == 0
+        else {"origin": f"cell {index + 1}, line 1", "label": f"show(x{index})", "stage": "dropped", "reason": reasons[index % 3]}
+        for index in range(count)
+    ]
+
+
+def rendered_report(tmp_path: Path, count: int) -> dict[str, str]:
+    """CONVERSION.md and STATEMENTS.md of a package whose source had `count` statements ('' for no file)."""
+    data = {**init_context("pkg", tmp_path), "statements": report_rows(count)}
+    env = render.environment(None)
+    return {name: env.get_template(f"{name}.j2").render(**data) for name in ("CONVERSION.md", "STATEMENTS.md")}
+
+
+@pytest.mark.parametrize("count", [30, 7556])
+def test_a_big_report_summarises_its_statements_and_lists_them_in_a_file_of_their_own(tmp_path, count):
+    report = rendered_report(tmp_path, count)
+    rows = report_rows(count)
+    listing = report["STATEMENTS.md"] if count > 300 else report["CONVERSION.md"]
+    assert all(f"| {row['origin']} | `{row['label']}` |" in listing for row in rows)
+    if count <= 300:
+        assert not report["STATEMENTS.md"].strip(), "a small source's report lists its statements itself"
+        return
+    assert len(report["CONVERSION.md"]) < 5_000, len(report["CONVERSION.md"])
+    assert "[STATEMENTS.md](STATEMENTS.md)" in report["CONVERSION.md"]
+    dropped = [row for row in rows if row["stage"] == "dropped"]
+    for reason in {row["reason"] for row in dropped}:
+        first = next(row for row in dropped if row["reason"] == reason)["origin"]
+        expected = f"| {reason} | {sum(row['reason'] == reason for row in dropped)} | {first} |"
+        assert expected in report["CONVERSION.md"], expected
+    assert f"| train | {count - len(dropped)} |" in report["CONVERSION.md"]

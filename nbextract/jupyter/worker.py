@@ -21,7 +21,6 @@ from .messages import error_status, internal_error, os_message, relative, shown_
 from .paths import Refused, conflict, inside_root, template_dir_inside
 
 VARIABLES_LIMIT = 500
-NOT_VARIABLES = {"import", "def", "class"}  # statement kinds whose names are not variables (the slice refuses them)
 
 
 def main() -> None:
@@ -93,6 +92,7 @@ def converted(root: Path, request: dict, send) -> dict:
 def analysed(root: Path, request: dict) -> dict:
     """The variables the source binds, each with where it is last bound: the candidates of the input and output."""
     from ..analyze import analyse
+    from ..slice.boundaries import NOT_VARIABLES  # the kinds whose names the slice refuses as input or output
 
     source = inside_root(root, request["path"], "path")
     last: dict[str, str] = {}
