@@ -196,7 +196,7 @@ def progress_bar(label: str):
     if not sys.stderr.isatty():
         yield None
         return
-    bars = []
+    bars: list = []  # the progress bar, made at the first call, when the total is known
 
     def progress(done: int, total: int, item: str) -> None:
         if not bars:

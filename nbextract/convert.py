@@ -59,12 +59,19 @@ def refuse_leaks(files: dict[str, str | bytes], statements: StatementGraph) -> N
         pieces = {secret.value, secret.value[-8:]} if len(secret.value) >= 8 else {secret.value}
         as_bytes = {piece.encode() for piece in pieces}
         for path, content in files.items():
-            if any(piece in content for piece in (pieces if isinstance(content, str) else as_bytes)):
+            if holds_any(content, pieces, as_bytes):
                 raise ConversionError(
                     f"{article(secret.kind)} {secret.kind} ({origin}) would reach {path}; move it to the environment variable "
                     f"{secret.env} in the source, or tag its cell nbextract:skip",
                     path=statements.document.path,
                 )
+
+
+def holds_any(content: str | bytes, pieces: set[str], encoded: set[bytes]) -> bool:
+    """Whether a file's text holds one of `pieces`, or its bytes one of `encoded` (the same pieces, encoded)."""
+    if isinstance(content, str):
+        return any(piece in content for piece in pieces)
+    return any(piece in content for piece in encoded)
 
 
 def article(noun: str) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
+from typing import cast
 
 import libcst as cst
 import libcst.matchers as m
@@ -32,10 +33,15 @@ def implied_modules(nodes: list[cst.CSTNode]) -> tuple[str, ...]:
     return tuple(module for module, argument in IMPLYING_ARGUMENTS.items() if any(m.findall(node, argument) for node in nodes))
 
 
+def import_of(line: str) -> cst.Import | cst.ImportFrom:
+    """The import statement of a line of code that is one."""
+    return cast(cst.Import | cst.ImportFrom, cast(cst.SimpleStatementLine, cst.parse_statement(line)).body[0])
+
+
 def top_level_modules(import_lines: list[str]) -> list[str]:
     modules = []
     for line in import_lines:
-        statement = cst.parse_statement(line).body[0]
+        statement = import_of(line)
         if isinstance(statement, cst.ImportFrom):
             if statement.relative or statement.module is None:
                 continue
@@ -104,7 +110,7 @@ class Declared:
 
     @classmethod
     def of(cls, install_words: list[str], overrides: dict[str, str]) -> "Declared":
-        installs = {}
+        installs: dict[str, str] = {}
         for word in install_words:
             try:
                 installs[canonicalize_name(Requirement(word).name)] = word
@@ -148,7 +154,7 @@ def environment(requirements: list[str]) -> list[str]:
     evaluated here, extras not followed), the requirements themselves left out: the environment they were installed
     in, which the generated lock reproduces."""
     direct = {canonicalize_name(Requirement(requirement).name) for requirement in requirements}
-    pending = list(direct)
+    pending: list[str] = list(direct)
     found: dict[str, str] = {}
     while pending:
         name = pending.pop()
@@ -165,7 +171,7 @@ def environment(requirements: list[str]) -> list[str]:
 
 def required_names(distribution: metadata.Distribution) -> list[str]:
     """The canonical names a distribution requires here (its markers hold, no extra asked for)."""
-    names = []
+    names: list[str] = []
     for line in distribution.requires or []:
         requirement = Requirement(line)
         if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):

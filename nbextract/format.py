@@ -109,11 +109,12 @@ def plain_statement_line(line: str) -> bool:
 def join_halves(pieces: list[str | None]) -> str | None:
     """The formatted file from its formatted pieces (the second without its repeated header); None when black could
     not format a piece, or the header came back changed."""
-    if any(piece is None for piece in pieces):
+    formatted = [piece for piece in pieces if piece is not None]
+    if len(formatted) < len(pieces):
         return None
-    if len(pieces) == 1:
-        return pieces[0]
-    first, second = pieces
+    if len(formatted) == 1:
+        return formatted[0]
+    first, second = formatted
     header, _, rest = second.partition("\n")
     return first + rest if header.startswith("def ") and header.endswith(":") else None
 
@@ -135,7 +136,9 @@ def map_pieces(function: Callable[[str], str], pieces: dict) -> dict:
     """function(piece) for every piece, about half of the lines done by a forked child; None for a piece the function
     raised on."""
     keys = sorted(pieces, key=lambda key: -pieces[key].count("\n"))
-    mine, theirs, sizes = [], [], [0, 0]
+    mine: list[str] = []
+    theirs: list[str] = []
+    sizes = [0, 0]
     for key in keys:
         side = 0 if sizes[0] <= sizes[1] else 1
         (mine, theirs)[side].append(key)

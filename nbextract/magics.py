@@ -11,8 +11,10 @@ import shlex
 import tokenize
 import warnings
 from dataclasses import dataclass, field
+from typing import TypeGuard, cast
 
 import libcst as cst
+from libcst.metadata import PositionProvider
 
 from .document import Cell, Document
 from .errors import ReadError
@@ -115,13 +117,13 @@ def normalise_cell(cell: Cell) -> CodeCell:
         return CodeCell(cell, code, decisions)
     try:
         module = cst.parse_module(code)
-        positions = cst.MetadataWrapper(module, unsafe_skip_copy=True).resolve(cst.metadata.PositionProvider)
+        positions = cst.MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     except (*PARSE_ERRORS, RecursionError):  # the graph stage reports what cannot be parsed or is too deep
         return CodeCell(cell, code, decisions)
     lines = PHYSICAL_LINE.findall(code)
     for statement in module.body:
         call = magic_call(statement)
-        if call is None:
+        if call is None or not isinstance(statement, cst.SimpleStatementLine):
             continue
         span = positions[statement]
         decision, replacement = decide(cell, span.start.line, statement, call)
@@ -190,7 +192,7 @@ def magic_call(statement: cst.CSTNode) -> cst.Call | None:
     return value if is_magic_call(value) and value.args else None
 
 
-def is_magic_call(value: cst.BaseExpression | None) -> bool:
+def is_magic_call(value: cst.BaseExpression | None) -> TypeGuard[cst.Call]:
     """`get_ipython().run_line_magic(...)`, `.system(...)` or `.getoutput(...)`, as IPython's transformers write them."""
     if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
         return False
@@ -201,7 +203,7 @@ def is_magic_call(value: cst.BaseExpression | None) -> bool:
 
 def decide(cell: Cell, line: int, statement: cst.SimpleStatementLine, call: cst.Call) -> tuple[MagicDecision, str]:
     """One decision per magic, and the line of Python that replaces it (blank when dropped)."""
-    kind = call.func.attr.value
+    kind = cast(cst.Attribute, call.func).attr.value  # is_magic_call
     args = [literal_text(arg.value) for arg in call.args]
     if kind == "run_line_magic":
         name, rest = args[0], args[1] if len(args) > 1 else ""
@@ -222,8 +224,9 @@ def decide(cell: Cell, line: int, statement: cst.SimpleStatementLine, call: cst.
     if kind == "run_line_magic" and name in UNWRAPPED_LINE_MAGICS and rest.strip():
         if too_deep(rest):
             return MagicDecision(cell.number, line, f"%{name}", Action.FLAGGED, "could not parse its body"), "\n"
+        unwrapped: str | None
         try:
-            unwrapped = code_of(statement.deep_replace(call, cst.parse_expression(rest)))
+            unwrapped = code_of(cast(cst.SimpleStatementLine, statement.deep_replace(call, cst.parse_expression(rest))))
         except PARSE_ERRORS:
             unwrapped = timed_statement(statement, name, rest)
         except RecursionError:
@@ -270,6 +273,6 @@ def rest_words(command: str) -> list[str]:
         return command.split()
 
 
-def code_of(statement: cst.SimpleStatementLine) -> str:
+def code_of(statement: cst.SimpleStatementLine | cst.BaseCompoundStatement) -> str:
     """The statement's own line, without the comments and blank lines above it (they stay where they are)."""
     return cst.Module(body=[statement.with_changes(leading_lines=())]).code

@@ -14,9 +14,9 @@ from pathlib import Path
 from . import write
 from .errors import UsageError
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python < 3.11
+else:
     import tomli as tomllib
 
 

@@ -248,7 +248,8 @@ def read_script(text: str, path: str) -> list[Cell]:
     """A plain script is one cell, split where a `# nbextract: <stage>` marker line starts a block."""
     cells: list[Cell] = []
     block: list[str] = []
-    start, tag = 0, ()
+    start = 0
+    tag: tuple[str, ...] = ()
     for number, line in enumerate(text.splitlines(keepends=True)):
         marker = MARKER.match(line.strip()) if not line[:1].isspace() else None
         if marker and marker.group(1) in STAGES:

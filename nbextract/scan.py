@@ -57,6 +57,7 @@ def stored_secrets(path: Path) -> list:
     copies them, but they travel with the notebook. Read after analyse(), which has checked that the file is a notebook.
     Plots and ids are random-looking: only shapes, credentials and secret-named values count here."""
     from .graph import Finding
+    from .vocabulary import FindingKind
     from .secrets import STORED, scan_literal
 
     if path.suffix != ".ipynb":
@@ -66,7 +67,7 @@ def stored_secrets(path: Path) -> list:
     for number, cell in enumerate(notebook.get("cells", []), start=1):
         places += [(f"cell {number}, metadata", cell.get("metadata")), (f"cell {number}, outputs", cell.get("outputs"))]
     return [
-        Finding("secret", place, f"{secret.kind} in the stored {place.rpartition(' ')[2]}; clear it from the notebook")
+        Finding(FindingKind.SECRET, place, f"{secret.kind} in the stored {place.rpartition(' ')[2]}; clear it from the notebook")
         for place, value in places
         for name, text in strings(value)
         for secret in scan_literal(text, name, 1, STORED)
