@@ -8,13 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
-from typing import cast
 
 import libcst as cst
 import libcst.matchers as m
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+
+from .graph.nodes import import_statement
 
 ALIASES = {"sklearn": "scikit-learn", "cv2": "opencv-python", "PIL": "pillow", "yaml": "pyyaml", "skimage": "scikit-image"}
 NOT_FOR_INFERENCE = {"matplotlib", "seaborn", "IPython", "ipywidgets", "plotly", "tqdm"}
@@ -33,15 +34,10 @@ def implied_modules(nodes: list[cst.CSTNode]) -> tuple[str, ...]:
     return tuple(module for module, argument in IMPLYING_ARGUMENTS.items() if any(m.findall(node, argument) for node in nodes))
 
 
-def import_of(line: str) -> cst.Import | cst.ImportFrom:
-    """The import statement of a line of code that is one."""
-    return cast(cst.Import | cst.ImportFrom, cast(cst.SimpleStatementLine, cst.parse_statement(line)).body[0])
-
-
 def top_level_modules(import_lines: list[str]) -> list[str]:
     modules = []
     for line in import_lines:
-        statement = import_of(line)
+        statement = import_statement(cst.parse_statement(line))
         if isinstance(statement, cst.ImportFrom):
             if statement.relative or statement.module is None:
                 continue

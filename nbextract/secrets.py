@@ -13,8 +13,9 @@ import math
 import re
 import warnings
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import TypeAlias, cast
 
 import libcst as cst
 
@@ -66,6 +67,8 @@ STANDARD_ENV = frozenset(
 BASIC_AUTH_CALLS = {"HTTPBasicAuth", "HTTPDigestAuth", "BasicAuth", "login"}
 HEX = re.compile(r"^[0-9a-fA-F]+$")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+Detector: TypeAlias = Callable[[str, str | None], list[tuple[str, str, str]]]
+"""(literal, the name it is bound to) -> (kind, secret, environment variable) of each secret the detector finds."""
 
 
 @dataclass(frozen=True)
@@ -197,12 +200,12 @@ def high_entropy(value: str, name: str | None) -> list[tuple[str, str, str]]:
     return [("high-entropy string", value, env_name(name, "SECRET_TOKEN"))]
 
 
-SHAPES = (known_tokens, url_credentials, query_credentials, header_credentials)
+SHAPES: tuple[Detector, ...] = (known_tokens, url_credentials, query_credentials, header_credentials)
 """The detectors that need no name: what redact() replaces in any text."""
-STORED = (*SHAPES, named_secret, fields)
+STORED: tuple[Detector, ...] = (*SHAPES, named_secret, fields)
 """The detectors for prose and for data a notebook stores (markdown, metadata, outputs), where inline images and ids
 are random-looking by nature."""
-DETECTORS = (*STORED, high_entropy)
+DETECTORS: tuple[Detector, ...] = (*STORED, high_entropy)
 
 
 def scan_literal(value: str, name: str | None, line: int, detectors=DETECTORS) -> list[Secret]:
@@ -247,7 +250,7 @@ class SecretFinder(cst.CSTVisitor):
             self.positional_password = id(node.args[1])
         named = callee in ("setdefault", "putenv")
         first = node.args[0].value if named and node.args else None
-        self.call_names.append(first.evaluated_value if isinstance(first, cst.SimpleString) else None)
+        self.call_names.append(cast(str, first.evaluated_value) if isinstance(first, cst.SimpleString) else None)  # environ keys are text
         if isinstance(first, cst.SimpleString):
             self.not_values.add(id(first))
 

@@ -5,13 +5,15 @@ variable of a loop (`for tree in forest: tree.fit(...)`) changes the collection 
 
 from __future__ import annotations
 
+from typing import cast
+
 import libcst as cst
 from libcst.metadata import GlobalScope, ImportAssignment
 
 from ..knowledge import GRADIENT_METHODS, INPLACE_KEYWORD, OPTIMIZER_PREFIXES, PARAMETER_METHODS, PLOT_METHODS, PURE_METHODS
 from .nodes import elements, maker_call, root_name
 from .scopes import Names
-from .walk import Walk
+from .walk import Found, Walk
 
 Calls = list[tuple[cst.Call, set[str]]]
 """The calls of an assigned value, each with its qualified names."""
@@ -126,7 +128,7 @@ class Mutations:
         """Record the change of `name` where it is tracked: a global variable now, or, inside a function, when the
         function is called (a global it changes, a parameter it changes); a module (`np.random.seed`), a function or
         class of the source, or a local of a function is not tracked."""
-        current = self.walk.current
+        current = cast(Found, self.walk.current)  # a change is made inside a statement
         scope = self.names.scope(name)
         assignments = self.names.assignments_of(name)
         if assignments and all(isinstance(a.node, (cst.FunctionDef, cst.ClassDef)) for a in assignments):
@@ -202,7 +204,8 @@ def called_with(calls: Calls) -> tuple[list[cst.Name], list[cst.Name]]:
     """Among the calls of an assigned value: the variables called (`model(x)`, `criterion(out, y)`) and the variables
     passed to them, what a tensor computed by it may carry gradients back to. Arguments of methods (`x.to(device)`) are
     not."""
-    called, passed = [], []
+    called: list[cst.Name] = []
+    passed: list[cst.Name] = []
     for call, _ in calls:
         if isinstance(call.func, cst.Name):
             called.append(call.func)

@@ -11,7 +11,7 @@ from libcst.metadata import BuiltinAssignment, GlobalScope
 from ..knowledge import FILE_CALLS, FOLDER_CALLS, OPEN_MODE, is_device, looks_like_path
 from ..vocabulary import FindingKind, Kind
 from .effects import AssignedValues, Mutations
-from .nodes import elements, root_name
+from .nodes import elements, import_statement, root_name
 from .scopes import GlobalBindings, Names, segments_of
 from .statements import Finding, Statement, literal_of
 from .walk import Found, Walk
@@ -80,7 +80,7 @@ def star_imports(statements: list[Statement]) -> list[Finding]:
     return [
         Finding(FindingKind.STAR_IMPORT, str(statement.origin), "names it binds are unknown to the analysis")
         for statement in statements
-        if statement.kind == Kind.IMPORT and isinstance(statement.node.body[0].names, cst.ImportStar)
+        if statement.kind == Kind.IMPORT and isinstance(import_statement(statement.node).names, cst.ImportStar)
     ]
 
 

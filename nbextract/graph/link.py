@@ -4,6 +4,8 @@ same file."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import libcst as cst
 import networkx as nx
 
@@ -13,7 +15,7 @@ from .facts import Facts
 from .statements import Statement
 
 
-def link(statements: list[Statement], facts: dict[int, Facts]) -> nx.DiGraph:
+def link(statements: list[Statement], facts: list[Facts]) -> nx.DiGraph:
     """Edges from the latest earlier binder of each name read; calls pull in what the called function reads/writes."""
     graph = nx.DiGraph()
     latest: dict[str, int] = {}
@@ -72,7 +74,7 @@ def parent_folders(path: str) -> list[str]:
 
 
 def called_writes(
-    statement: Statement, facts: dict[int, Facts], statements: list[Statement], latest: dict[str, int]
+    statement: Statement, facts: list[Facts], statements: list[Statement], latest: dict[str, int]
 ) -> set[str]:
     """Reading a function defined in the source reads what its body reads (transitively) and binds what it writes;
     names passed to such a function may be changed by it."""
@@ -91,10 +93,10 @@ def called_writes(
         pending.extend(new)
         writes |= body.deferred_writes
     for call in facts[statement.index].user_calls:
-        binder = latest.get(call.func.value)
+        binder = latest.get(cast(cst.Name, call.func).value)  # user_calls: calls of plain names
         if binder is not None and statements[binder].kind == Kind.DEF:
             changed = facts[binder].mutated_params
-            writes |= {arg for param, arg in arguments(statements[binder].node, call) if param in changed and arg in latest}
+            writes |= {arg for param, arg in arguments(cast(cst.FunctionDef, statements[binder].node), call) if param in changed and arg in latest}
     return writes
 
 

@@ -89,6 +89,11 @@ def nodes_of(node: cst.CSTNode | list[cst.CSTNode], *types: type[cst.CSTNode]) -
     return collector.found
 
 
+def import_statement(node: TopLevel) -> cst.Import | cst.ImportFrom:
+    """The import of a statement that is one (`Kind.IMPORT`: a line holding one import)."""
+    return cast(cst.Import | cst.ImportFrom, cast(cst.SimpleStatementLine, node).body[0])
+
+
 def visited(node: NodeT, transformer: cst.CSTTransformer) -> NodeT:
     """The node as `transformer` leaves it: nbextract's transformers change what a node holds, and never remove the
     node they are given nor put several in its place."""

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import cast
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
-    BaseAssignment,
-    BuiltinAssignment,
+    Assignment,
     ExpressionContextProvider,
     GlobalScope,
     ImportAssignment,
@@ -46,7 +46,7 @@ class Segment:
 
     @property
     def global_scope(self) -> GlobalScope:
-        return self.scope_of[self.wrapper.module]
+        return cast(GlobalScope, self.scope_of[self.wrapper.module])
 
     def scopes(self) -> set[Scope]:
         return {scope for scope in self.scope_of.values() if scope is not None}
@@ -82,16 +82,16 @@ class GlobalBindings:
     """Every global binding of the source by name, whichever segment holds it, and the segments' global scopes that
     import each imported name."""
 
-    assignments: dict[str, list[BaseAssignment]]
+    assignments: dict[str, list[Assignment]]
     importers: dict[str, list[GlobalScope]]
 
     @classmethod
     def of(cls, segments: list[Segment]) -> GlobalBindings:
-        assignments: dict[str, list[BaseAssignment]] = {}
+        assignments: dict[str, list[Assignment]] = {}
         importers: dict[str, list[GlobalScope]] = {}
         for segment in segments:
             for assignment in segment.global_scope.assignments:
-                if isinstance(assignment, BuiltinAssignment):
+                if not isinstance(assignment, Assignment):  # a builtin
                     continue
                 assignments.setdefault(assignment.name, []).append(assignment)
                 if isinstance(assignment, ImportAssignment) and segment.global_scope not in importers.get(assignment.name, []):
@@ -140,11 +140,11 @@ class Names:
             return GLOBAL, name.value
         return id(assignments[0].scope), name.value
 
-    def assignments_of(self, name: cst.Name) -> list[BaseAssignment]:
+    def assignments_of(self, name: cst.Name) -> list[Assignment]:
         """The bindings `name` refers to where it is used: those of the function (class, comprehension) scope that binds
         it, else every global binding of the name in the whole source, whichever segment holds it."""
         scope = self.scope(name)
-        found = [a for a in scope[name.value] if not isinstance(a, BuiltinAssignment)] if scope is not None else []
+        found = [a for a in scope[name.value] if isinstance(a, Assignment)] if scope is not None else []
         if found and not isinstance(found[0].scope, GlobalScope):
             return found
         return self.bindings.assignments.get(name.value, found)

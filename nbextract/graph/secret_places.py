@@ -4,6 +4,7 @@ text that is not converted as code (markdown, shell lines, cells that do not par
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import cast
 
 from ..document import Document, Origin
 from ..errors import ReadError
@@ -49,7 +50,8 @@ def unconverted_secrets(document: Document, magics: list[MagicDecision], broken:
     texts = {cell.number: (f"a {cell.kind} cell", cell.source, STORED) for cell in document.cells if cell.kind != "code"}
     cells = {cell.number: cell for cell in document.cells}
     for error in broken:
-        texts[error.cell] = ("a cell that does not parse", cells[error.cell].source, DETECTORS)
+        number = cast(int, error.cell)  # the error of a cell that does not parse names the cell
+        texts[number] = ("a cell that does not parse", cells[number].source, DETECTORS)
     found = [(what, document.origin(cells[number], 1, 1), text, detectors) for number, (what, text, detectors) in texts.items()]
     for decision in magics:
         if decision.action != Action.SECRET and decision.cell not in texts:  # %env secrets are findings of their own

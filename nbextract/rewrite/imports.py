@@ -7,7 +7,7 @@ from typing import cast
 import libcst as cst
 
 from ..graph import Statement
-from ..graph.nodes import TopLevel
+from ..graph.nodes import TopLevel, import_statement
 from ..slice import Plan
 
 
@@ -56,7 +56,7 @@ def emitted_sources(plan: Plan, statement: Statement, end: int) -> dict[str, int
 
 def trimmed_import(node: TopLevel, names: set[str]) -> str:
     """The import statement `node`, binding only `names` (all of them, for `import *`)."""
-    statement = cast(cst.Import | cst.ImportFrom, cast(cst.SimpleStatementLine, node).body[0])
+    statement = import_statement(node)
     if isinstance(statement.names, cst.ImportStar):
         return cst.Module(body=[node.with_changes(leading_lines=[])]).code.strip()
     kept = [alias for alias in statement.names if alias_name(alias) in names]
