@@ -4,6 +4,8 @@ loader or --input) and its training-side counterpart."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import libcst as cst
 import networkx as nx
 
@@ -80,7 +82,7 @@ def find_output(graph: StatementGraph, prediction: int, options: Options) -> tup
     """The final output: an explicit --output, else the prediction followed through element-wise post-processing."""
     statements = graph.statements
     if options.output_var:
-        binder = graph.binder(len(statements), options.output_var)
+        binder = cast(int, graph.binder(len(statements), options.output_var))  # ranking refuses an --output nothing binds
         post = [index for index in range(prediction + 1, binder + 1) if index == binder or binder in nx.descendants(graph.graph, index)]
         return Boundary(options.output_var, binder, str(statements[binder].origin)), post
     post = post_processing(graph, prediction)

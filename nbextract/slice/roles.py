@@ -3,6 +3,8 @@ data, makes or applies a model, draws random numbers, binds a device, or may be 
 
 from __future__ import annotations
 
+from typing import cast
+
 import libcst as cst
 import networkx as nx
 
@@ -43,13 +45,21 @@ def splits(statement: Statement) -> bool:
     return bool(statement.calls & knowledge.SPLIT_CALLS) or splits_by_slicing(statement)
 
 
+def assign_of(statement: Statement) -> cst.Assign | None:
+    """The `a = b` of an assignment statement; None for any other statement (`a: int = b` and `a += b` too)."""
+    if statement.kind != Kind.ASSIGN:
+        return None
+    small = cast(cst.SimpleStatementLine, statement.node).body[0]
+    return small if isinstance(small, cst.Assign) else None
+
+
 def splits_by_slicing(statement: Statement) -> bool:
     """`X_train, X_test = X[:80], X[80:]` (or `df.iloc[::2], df.iloc[1::2]`): row ranges of one variable bound at once
     are a data split, like train_test_split, not a preprocessing step of the input."""
-    node = statement.node
-    if statement.kind != Kind.ASSIGN or not isinstance(node.body[0], cst.Assign):
+    assign = assign_of(statement)
+    if assign is None:
         return False
-    value = node.body[0].value
+    value = assign.value
     if not isinstance(value, cst.Tuple) or len(value.elements) < 2:
         return False
     sliced = [element.value for element in value.elements if row_range(element.value)]
@@ -60,10 +70,10 @@ def splits_by_slicing(statement: Statement) -> bool:
 def selects_rows(statement: Statement) -> bool:
     """`new = X.sample(25)`, `X.head(10)`, `X[100:]`, `df.iloc[:5]`: rows taken from one variable are new rows, the
     input a model fitted on that variable predicts on, not a preprocessing step of it."""
-    node = statement.node
-    if statement.kind != Kind.ASSIGN or not isinstance(node.body[0], cst.Assign) or len(node.body[0].targets) != 1:
+    assign = assign_of(statement)
+    if assign is None or len(assign.targets) != 1:
         return False
-    value = node.body[0].value
+    value = assign.value
     if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
         return value.func.attr.value in knowledge.ROW_SELECTION_METHODS and isinstance(value.func.value, cst.Name)
     return row_range(value) and root_name(value) is not None
@@ -77,10 +87,10 @@ def row_range(node: cst.BaseExpression) -> bool:
 def is_statistic(statement: Statement) -> bool:
     """`mu = X_train.mean(axis=0)`, `mean, std = X.mean(), X.std()`: statistics of the training data are fitted
     state, not the path of the data to the model."""
-    node = statement.node
-    if statement.kind != Kind.ASSIGN or not isinstance(node.body[0], cst.Assign):
+    assign = assign_of(statement)
+    if assign is None:
         return False
-    value = node.body[0].value
+    value = assign.value
     values = [element.value for element in value.elements] if isinstance(value, cst.Tuple) else [value]
     return all(method_name(item) in knowledge.REDUCING_METHODS for item in values)
 
@@ -88,10 +98,10 @@ def is_statistic(statement: Statement) -> bool:
 def binds_device(statement: Statement) -> bool:
     """`device = "cuda:0"`, `device = torch.device("cuda" if torch.cuda.is_available() else "cpu")`: the package
     resolves the device at run time from config instead."""
-    node = statement.node
-    if statement.kind != Kind.ASSIGN or len(statement.defines) != 1 or not isinstance(node.body[0], cst.Assign):
+    assign = assign_of(statement)
+    if assign is None or len(statement.defines) != 1:
         return False
-    return is_device_expression(node.body[0].value, statement)
+    return is_device_expression(assign.value, statement)
 
 
 def is_device_expression(node: cst.BaseExpression, statement: Statement) -> bool:

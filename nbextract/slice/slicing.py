@@ -49,7 +49,7 @@ def split_stages(statements: list[Statement], inference: list[int], prediction: 
     for index in inference:
         tag = statements[index].tag
         if tag in INFERENCE_STAGES and index != prediction:
-            stages[tag].append(index)
+            stages[Stage(tag)].append(index)
         elif index == prediction:
             stages[Stage.INFER].append(index)
         elif index in post or index > prediction:
