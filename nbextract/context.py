@@ -1,25 +1,30 @@
-"""What the templates receive: one dictionary built from the plan and the rewritten code.
+"""What the templates receive: a TemplateContext, built from the plan and the rewritten code.
 
-VARIABLES documents every key; `nbextract templates export` lists it, so the documentation cannot drift.
+Its fields are the template variables; `nbextract templates export` lists their names, types and meanings (VARIABLES),
+so the documentation cannot drift. Decisions are made here, and the templates print them.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from . import __version__, dependencies, knowledge
+from . import __version__, dependencies, knowledge, render
 from .draw import mermaid
 from .findings import find_all
 from .options import Options, dependency_overrides
-from .rewrite import TORCH_FORMATS, Code, StageCode
+from .rewrite import TORCH_FORMATS, Code, Param, StageCode
 from .slice import Plan
+from .vocabulary import ParamSource
 
 DEFAULT_BATCH_SIZE = 256
 
@@ -48,54 +53,173 @@ class Setting:
         return repr(self.value)
 
 
+PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def variable(meaning: str, default: object = MISSING, factory: Callable[[], object] | None = None) -> Any:
+    """A field of TemplateContext: its one-line meaning, which TEMPLATES.md prints, and its default, if any."""
+    if factory is not None:
+        return field(default_factory=factory, metadata={"doc": meaning})
+    return field(default=default, metadata={"doc": meaning})
+
+
+@dataclass(frozen=True)
+class TemplateContext(Mapping[str, Any]):
+    """What the templates receive. Each field (what the conversion found) and each derived property (a decision made
+    from the fields) is a top-level template variable; TEMPLATES.md's table is made from them (VARIABLES). As a
+    mapping, name -> value of the fields, for code written against the dict the context used to be."""
+
+    package: str = variable("the Python package name (NAME)")
+    source: dict = variable("path, name, kind and sha256 of the converted source")
+    settings: list[Setting] = variable("config entries: key, value, type, env, origin, affects, path, table, use, toml, default")
+    stages: dict[str, StageCode] = variable("preprocess/infer/postprocess: function, params, returns, code, imports, helper_names, origins")
+    input: dict = variable("name, origin and code (secrets redacted) of the statement binding the raw input")
+    output: dict = variable("name, origin and code (secrets redacted) of the statement binding the final output")
+    manifest: dict = variable("the content of nbextract.json")
+    version: str = variable("the nbextract version that generated the project", __version__)
+    python_version: str = variable("major.minor of the Python that ran the conversion", PYTHON_VERSION)
+    artifacts: list[dict] = variable("fitted state: variable, path, format (joblib, torch, state_dict, pretrained), module, origin", factory=list)
+    secrets: list[dict] = variable("env, kind and origin of each secret the source held (never its value)", factory=list)
+    train_uses_secrets: bool = variable("whether training/train.py reads a secret from the environment", False)
+    read_secrets: list[str] = variable("the secret environment variables the package or training/train.py reads", factory=list)
+    helpers: str = variable("code of functions, classes and constants the package needs (empty: no helpers.py)", "")
+    helper_imports: list[str] = variable("import lines of helpers.py", factory=list)
+    helper_names: list[str] = variable("names helpers.py defines", factory=list)
+    helper_globals: list[str] = variable("fitted state that helper functions read as module globals", factory=list)
+    train_main: str = variable("code of training/train.py's main() (empty: no training script)", "")
+    train_imports: list[str] = variable("import lines of training/train.py", factory=list)
+    train_helper_names: list[str] = variable("names train.py imports from the package's helpers", factory=list)
+    metrics: list[dict] = variable("name and origin of each metric of the source's evaluation that training/train.py records into artifacts/metrics.json", factory=list)
+    left_out: list[dict] = variable("origin, comment and reason of each comment left out of the package (commented-out code, remarks about the author's machine)", factory=list)
+    dependencies: list[str] = variable("pinned requirements of the inference package", factory=list)
+    training_requirements: list[str] = variable("pinned requirements of training only", factory=list)
+    statements: list[dict] = variable("per statement: origin, code label, stage, reason", factory=list)
+    findings: list[dict] = variable("kind, origin and message of each finding", factory=list)
+    magics: list[dict] = variable("cell, line, magic, action and detail of each magic", factory=list)
+    graph_mermaid: str = variable("the statement graph in Mermaid, coloured by stage", "flowchart TD\n")
+    reference: dict | None = variable("name and origin of the training data training/train.py profiles (X_train for X_test)", None)
+    seeds: list[str] = variable("the seed-setting statements training replays (redacted code)", factory=list)
+    executed: bool = variable("whether --execute ran the source: artifacts, golden tests, spec and benchmark come from that run", False)
+    input_spec: dict = variable("the input spec recorded by --execute: type, shape, columns/dtype, ranges, example (empty without)", factory=dict)
+    output_spec: dict = variable("the same description of the output recorded by --execute (empty without)", factory=dict)
+    artifact_types: dict[str, str] = variable("variable -> type of each fitted state, recorded by --execute", factory=dict)
+    benchmark: str = variable("the benchmark table (markdown) measured by --execute, empty without", "")
+    runtime_python: str = variable("the Python version the source ran under with --execute (else the converting one)", "")
+
+    @cached_property
+    def env_prefix(self) -> str:
+        """prefix of the environment variables that override settings, e.g. NAME_"""
+        return f"{self.package.upper()}_"
+
+    @cached_property
+    def stage_calls(self) -> dict[str, str]:
+        """the call expression of each stage on one line, `function(name=value, ...)`"""
+        return {stage: f"{code.function}({', '.join(arguments(code.params))})" for stage, code in self.stages.items()}
+
+    @cached_property
+    def stage_arguments(self) -> dict[str, list[str]]:
+        """the `name=value` arguments pipeline.py passes each stage: a local, the device, an artifact or a setting"""
+        return {stage: arguments(code.params) for stage, code in self.stages.items()}
+
+    @cached_property
+    def batched_infer(self) -> dict | None:
+        """function (a partial of infer), data name and partial (that partial's arguments, empty when infer takes only the data) when infer runs in batches"""
+        return batched(self.stages["infer"])
+
+    @cached_property
+    def ci_training(self) -> dict:
+        """run: whether the generated CI trains; condition: the files it needs in the repository"""
+        return training_in_ci(self.train_main, self.settings)
+
+    @cached_property
+    def train_model_names(self) -> list[str]:
+        """names train.py imports from the package's model.py: those its main() calls"""
+        return [name for name in TRAIN_MODEL_NAMES if f"{name}(" in self.train_main]
+
+    @cached_property
+    def train_artifact_names(self) -> list[str]:
+        """names train.py imports from the package's artifacts.py (staging, committing a versioned set, metrics)"""
+        return sorted(["commit", "staged", *(name for name in TRAIN_METRIC_NAMES if f"{name}(" in self.train_main)])
+
+    @cached_property
+    def profile_file(self) -> str:
+        """file name, in artifacts/, of the input spec and training statistics (checks.py)"""
+        return PROFILE_FILE
+
+    @cached_property
+    def environment(self) -> list[str]:
+        """name==version of every distribution the dependencies need, as installed when converting (requirements.in, which lock.sh locks)"""
+        return dependencies.environment(self.dependencies)
+
+    @cached_property
+    def torch_requirements(self) -> list[str]:
+        """the torch, torchvision and torchaudio requirements of the package (the image and the lock take their CPU wheels)"""
+        return torch_distributions(self.dependencies)
+
+    @cached_property
+    def serve_requirements(self) -> list[str]:
+        """requirements of the [serve] extra (HTTP serving), locked with the inference environment"""
+        return list(SERVE_REQUIREMENTS)
+
+    @cached_property
+    def serve_requirements_unpinned(self) -> list[str]:
+        """the [serve] requirements requirements.in adds: those the dependencies and their environment do not pin"""
+        return unpinned_serve_requirements([*self.dependencies, *self.environment])
+
+    @cached_property
+    def torch_artifacts(self) -> bool:
+        """whether torch saves a fitted state (format torch, state_dict or pretrained): model.py imports torch"""
+        return any(artifact["format"] in TORCH_FORMATS for artifact in self.artifacts)
+
+    @cached_property
+    def rebuilt_artifacts(self) -> list[dict]:
+        """the artifacts in state_dict format, whose modules are rebuilt from their recorded constructor arguments"""
+        return [artifact for artifact in self.artifacts if artifact["format"] == "state_dict"]
+
+    @cached_property
+    def rebuilt_modules(self) -> list[str]:
+        """the classes (from helpers.py) of the state_dict artifacts, each once, sorted"""
+        return once_sorted(artifact["module"] for artifact in self.rebuilt_artifacts)
+
+    @cached_property
+    def pretrained_artifacts(self) -> list[dict]:
+        """the artifacts in pretrained format: save_pretrained folders, loaded by their module"""
+        return [artifact for artifact in self.artifacts if artifact["format"] == "pretrained"]
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in FIELD_NAMES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FIELD_NAMES)
+
+    def __len__(self) -> int:
+        return len(FIELD_NAMES)
+
+    def variables(self) -> dict[str, Any]:
+        """Every template variable, name -> value: the fields and what derives from them."""
+        return {name: getattr(self, name) for name in VARIABLES}
+
+
+def of(given: Mapping[str, Any]) -> TemplateContext:
+    """`given` as a TemplateContext: a mapping of field names (a changed copy of a context's) is built into one, so
+    what derives from the fields is computed again from the changed ones."""
+    return given if isinstance(given, TemplateContext) else TemplateContext(**given)
+
+
+def derived_variables() -> dict[str, tuple[str, str]]:
+    """name -> (type, meaning) of each derived property of TemplateContext, from its annotation and docstring."""
+    properties = {name: value for name, value in vars(TemplateContext).items() if isinstance(value, cached_property)}
+    return {name: (str(value.func.__annotations__["return"]), str(value.__doc__)) for name, value in properties.items()}
+
+
+FIELD_NAMES = tuple(entry.name for entry in fields(TemplateContext))
 VARIABLES = {
-    "package": ("str", "the Python package name (NAME)"),
-    "env_prefix": ("str", "prefix of the environment variables that override settings, e.g. NAME_"),
-    "source": ("dict", "path, name, kind and sha256 of the converted source"),
-    "version": ("str", "the nbextract version that generated the project"),
-    "python_version": ("str", "major.minor of the Python that ran the conversion"),
-    "settings": ("list[Setting]", "config entries: key, value, type, env, origin, affects, path, table, use, toml, default"),
-    "stages": ("dict[str, StageCode]", "preprocess/infer/postprocess: function, params, returns, code, imports, helper_names, origins"),
-    "stage_calls": ("dict[str, str]", "the call expression pipeline.py uses for each stage"),
-    "batched_infer": ("dict | None", "function (a partial of infer) and data name when infer runs in batches"),
-    "secrets": ("list[dict]", "env, kind and origin of each secret the source held (never its value)"),
-    "train_uses_secrets": ("bool", "whether training/train.py reads a secret from the environment"),
-    "read_secrets": ("list[str]", "the secret environment variables the package or training/train.py reads"),
-    "ci_training": ("dict", "run: whether the generated CI trains; condition: the files it needs in the repository"),
-    "input": ("dict", "name, origin and code (secrets redacted) of the statement binding the raw input"),
-    "output": ("dict", "name, origin and code (secrets redacted) of the statement binding the final output"),
-    "artifacts": ("list[dict]", "fitted state: variable, path, format (joblib, torch, state_dict, pretrained), module, origin"),
-    "helpers": ("str", "code of functions, classes and constants the package needs (empty: no helpers.py)"),
-    "helper_imports": ("list[str]", "import lines of helpers.py"),
-    "helper_names": ("list[str]", "names helpers.py defines"),
-    "helper_globals": ("list[str]", "fitted state that helper functions read as module globals"),
-    "train_main": ("str", "code of training/train.py's main() (empty: no training script)"),
-    "train_imports": ("list[str]", "import lines of training/train.py"),
-    "train_helper_names": ("list[str]", "names train.py imports from the package's helpers"),
-    "train_model_names": ("list[str]", "names train.py imports from the package's model.py: those its main() calls"),
-    "train_artifact_names": ("list[str]", "names train.py imports from the package's artifacts.py (staging, committing a versioned set, metrics)"),
-    "metrics": ("list[dict]", "name and origin of each metric of the source's evaluation that training/train.py records into artifacts/metrics.json"),
-    "left_out": ("list[dict]", "origin, comment and reason of each comment left out of the package (commented-out code, remarks about the author's machine)"),
-    "dependencies": ("list[str]", "pinned requirements of the inference package"),
-    "environment": ("list[str]", "name==version of every distribution the dependencies need, as installed when converting (requirements.in, which lock.sh locks)"),
-    "torch_requirements": ("list[str]", "the torch, torchvision and torchaudio requirements of the package (the image and the lock take their CPU wheels)"),
-    "serve_requirements": ("list[str]", "requirements of the [serve] extra (HTTP serving), locked with the inference environment"),
-    "training_requirements": ("list[str]", "pinned requirements of training only"),
-    "statements": ("list[dict]", "per statement: origin, code label, stage, reason"),
-    "findings": ("list[dict]", "kind, origin and message of each finding"),
-    "magics": ("list[dict]", "cell, line, magic, action and detail of each magic"),
-    "graph_mermaid": ("str", "the statement graph in Mermaid, coloured by stage"),
-    "manifest": ("dict", "the content of nbextract.json"),
-    "profile_file": ("str", "file name, in artifacts/, of the input spec and training statistics (checks.py)"),
-    "reference": ("dict | None", "name and origin of the training data training/train.py profiles (X_train for X_test)"),
-    "seeds": ("list[str]", "the seed-setting statements training replays (redacted code)"),
-    "executed": ("bool", "whether --execute ran the source: artifacts, golden tests, spec and benchmark come from that run"),
-    "input_spec": ("dict", "the input spec recorded by --execute: type, shape, columns/dtype, ranges, example (empty without)"),
-    "output_spec": ("dict", "the same description of the output recorded by --execute (empty without)"),
-    "artifact_types": ("dict[str, str]", "variable -> type of each fitted state, recorded by --execute"),
-    "benchmark": ("str", "the benchmark table (markdown) measured by --execute, empty without"),
-    "runtime_python": ("str", "the Python version the source ran under with --execute (else the converting one)"),
+    **{entry.name: (str(entry.type), entry.metadata["doc"]) for entry in fields(TemplateContext)},
+    **derived_variables(),
 }
+"""name -> (type, meaning) of every template variable, as TemplateContext declares them."""
 
 PROFILE_FILE = "input_profile.json"
 SERVE_REQUIREMENTS = ("fastapi>=0.110", "uvicorn>=0.29", "prometheus-client>=0.20", "numpy")
@@ -105,7 +229,7 @@ TRAIN_SCRIPT_IMPORTS = ("import sys", "from pathlib import Path")
 """What training/train.py imports itself (to import the package from src/): the source's same line is not repeated."""
 
 
-def build(plan: Plan, code: Code, options: Options) -> dict:
+def build(plan: Plan, code: Code, options: Options) -> TemplateContext:
     package = options.package
     prefix = f"{package.upper()}_"
     document = plan.graph.document
@@ -149,7 +273,7 @@ def build(plan: Plan, code: Code, options: Options) -> dict:
         "findings": findings,
     }
     stage_map = {index: fate.stage for index, fate in plan.fates.items()}
-    return template_context(
+    return TemplateContext(
         package=package,
         source=source,
         settings=settings,
@@ -218,26 +342,24 @@ def seed_statements(plan: Plan) -> list[str]:
     return [statements[i].label for i in plan.train if any(knowledge.is_seed(call) for call in statements[i].calls)]
 
 
-def with_run(data: dict, run) -> dict:
+def with_run(data: TemplateContext, run) -> TemplateContext:
     """The context after --execute: the spec, output description, types and benchmark the run recorded."""
     kinds = [*run.artifact_types.values(), run.spec.get("type", ""), run.output_spec.get("type", "")]
     libraries = tuple(kind.split(".")[0] for kind in kinds if "." in kind and not kind.startswith("__main__."))
-    runtime = sorted(set(data["dependencies"]) | set(dependencies.pinned([], libraries)), key=str.lower)
-    manifest = {**data["manifest"], "executed": {"python": run.python, "golden": sorted(p for p in run.files if p.startswith("tests/golden/"))}}
-    return {
-        **data,
-        "executed": True,
-        "input_spec": run.spec,
-        "output_spec": run.output_spec,
-        "artifact_types": run.artifact_types,
-        "benchmark": run.benchmark,
-        "runtime_python": run.python,
-        "dependencies": runtime,
-        "environment": dependencies.environment(runtime),
-        "torch_requirements": torch_requirements(runtime),
-        "training_requirements": [req for req in data["training_requirements"] if req not in runtime],
-        "manifest": manifest,
-    }
+    runtime = sorted(set(data.dependencies) | set(dependencies.pinned([], libraries)), key=str.lower)
+    manifest = {**data.manifest, "executed": {"python": run.python, "golden": sorted(p for p in run.files if p.startswith("tests/golden/"))}}
+    return replace(
+        data,
+        executed=True,
+        input_spec=run.spec,
+        output_spec=run.output_spec,
+        artifact_types=run.artifact_types,
+        benchmark=run.benchmark,
+        runtime_python=run.python,
+        dependencies=runtime,
+        training_requirements=[req for req in data.training_requirements if req not in runtime],
+        manifest=manifest,
+    )
 
 
 def boundary(plan: Plan, bound) -> dict:
@@ -247,43 +369,10 @@ def boundary(plan: Plan, bound) -> dict:
     return {"name": bound.name, "origin": bound.origin, "code": code}
 
 
-def template_context(*, package: str, stages: dict[str, StageCode], **given) -> dict:
-    """The full template context: what is given, what derives from it, and empty defaults for the rest."""
-    defaults = {
-        "artifacts": [], "secrets": [], "train_uses_secrets": False, "read_secrets": [], "helpers": "", "helper_imports": [],
-        "helper_names": [], "helper_globals": [], "train_main": "", "train_imports": [], "train_helper_names": [], "dependencies": [],
-        "training_requirements": [], "statements": [], "findings": [], "magics": [], "graph_mermaid": "flowchart TD\n",
-        "reference": None, "seeds": [], "executed": False, "input_spec": {}, "output_spec": {}, "artifact_types": {},
-        "benchmark": "", "runtime_python": "", "left_out": [], "metrics": [],
-    }
-    data = {
-        **defaults,
-        **given,
-        "package": package,
-        "env_prefix": f"{package.upper()}_",
-        "version": __version__,
-        "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
-        "stages": stages,
-        "stage_calls": stage_calls(stages),
-        "batched_infer": batched(stages["infer"]),
-        "ci_training": ci_training(given.get("train_main", ""), given["settings"]),
-        "train_model_names": [name for name in TRAIN_MODEL_NAMES if f"{name}(" in given.get("train_main", "")],
-        "train_artifact_names": sorted(["commit", "staged", *(name for name in TRAIN_METRIC_NAMES if f"{name}(" in given.get("train_main", ""))]),
-        "profile_file": PROFILE_FILE,
-        "environment": dependencies.environment(given.get("dependencies", [])),
-        "serve_requirements": list(SERVE_REQUIREMENTS),
-        "torch_requirements": torch_requirements(given.get("dependencies", [])),
-    }
-    missing = set(VARIABLES) - set(data)
-    if missing:
-        raise TypeError(f"template context lacks {sorted(missing)}")
-    return data
-
-
 TORCH_DISTRIBUTIONS = ("torch", "torchvision", "torchaudio")
 
 
-def torch_requirements(requirements: list[str]) -> list[str]:
+def torch_distributions(requirements: list[str]) -> list[str]:
     """The requirements of torch's own distributions, whose wheels come from their CPU index unless asked otherwise."""
     return [requirement for requirement in requirements if canonicalize_name(Requirement(requirement).name) in TORCH_DISTRIBUTIONS]
 
@@ -316,10 +405,10 @@ def lifted_settings(code: Code, prefix: str) -> list[Setting]:
     ]
 
 
-def ci_training(train_main: str, settings: list[Setting]) -> dict:
+def training_in_ci(train_main: str, settings: list[Setting]) -> dict:
     """Whether the generated CI trains, and on which condition: only where the repository can hold every data file
     training reads (none outside the project), and only when it does (`hashFiles(...)`)."""
-    read = [setting.value for setting in settings if setting.use == "reads"]
+    read = [str(setting.value) for setting in settings if setting.use == "reads"]
     inside = all(not Path(path).is_absolute() and ".." not in Path(path).parts for path in read)
     condition = " && ".join(f"hashFiles('{path}') != ''" for path in read)
     return {"run": bool(train_main) and inside, "condition": condition}
@@ -361,7 +450,7 @@ WHOLE_AFFECTS = (
 )
 
 
-def inference_batch_size(plan: Plan) -> tuple[int, str, str, str]:
+def inference_batch_size(plan: Plan) -> tuple[object, str, str, str]:
     """value, type, origin and affects of batch_size: the source's inference batch size, else DEFAULT_BATCH_SIZE
     when the model is called batch by batch (torch, transformers), else 0: any other model (scikit-learn, xgboost,
     lightgbm, ...) takes the whole input in one call, and splitting it only pays the model's fixed cost again."""
@@ -371,29 +460,43 @@ def inference_batch_size(plan: Plan) -> tuple[int, str, str, str]:
     return value, "int", origin, BATCHED_AFFECTS if batched else WHOLE_AFFECTS
 
 
-def stage_calls(stages: dict[str, StageCode]) -> dict[str, str]:
-    """`name(arg=value, ...)` for each stage, with values from locals, artifacts or settings."""
-    calls = {}
-    for stage, code in stages.items():
-        args = ", ".join(f"{param.name}={value_of(param)}" for param in code.params)
-        calls[stage] = f"{code.function}({args})"
-    return calls
+def unpinned_serve_requirements(pinned: list[str]) -> list[str]:
+    """The requirements of the [serve] extra whose distribution `pinned` (name==version lines) does not pin."""
+    names = {requirement.split("==")[0].lower() for requirement in pinned}
+    return [requirement for requirement in SERVE_REQUIREMENTS if requirement.split(">=")[0].lower() not in names]
 
 
-def value_of(param) -> str:
-    if param.source == "device":
+def once_sorted(names: Iterable[str]) -> list[str]:
+    """Each name once, the first of those equal but for case, sorted regardless of case."""
+    first: dict[str, str] = {}
+    for name in names:
+        first.setdefault(name.lower(), name)
+    return sorted(first.values(), key=str.lower)
+
+
+
+
+def arguments(params: list[Param]) -> list[str]:
+    """`name=value` for each parameter, as pipeline.py passes it."""
+    return [f"{param.name}={value_of(param)}" for param in params]
+
+
+def value_of(param: Param) -> str:
+    if param.source == ParamSource.DEVICE:
         return "self.device"
-    if param.source == "artifact":
-        return f"self.artifacts[{param.key!r}]"
-    if param.source == "config":
+    if param.source == ParamSource.ARTIFACT:
+        return f"self.artifacts[{render.python_literal(param.key)}]"
+    if param.source == ParamSource.CONFIG:
         return f"self.settings.{param.key}"
     return param.name
 
 
 def batched(stage: StageCode) -> dict | None:
-    """infer runs in batches when it takes one data argument and returns one value."""
-    data = [param for param in stage.params if param.source in ("input", "stage")]
+    """infer runs in batches when it takes one data argument and returns one value; a partial binds the others."""
+    data = [param for param in stage.params if param.source in (ParamSource.INPUT, ParamSource.STAGE)]
     if len(data) != 1 or len(stage.returns) != 1:
         return None
-    bound = ", ".join(f"{param.name}={value_of(param)}" for param in stage.params if param not in data)
-    return {"function": f"partial({stage.function}, {bound})" if bound else stage.function, "data": data[0].name}
+    bound = arguments([param for param in stage.params if param not in data])
+    partial = [stage.function, *bound] if bound else []
+    function = f"partial({', '.join(partial)})" if bound else stage.function
+    return {"function": function, "data": data[0].name, "partial": partial}

@@ -6,13 +6,15 @@ import ast
 import re
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from . import context as template_context
 from .errors import TemplateError
 
 SUFFIX = ".j2"
@@ -69,7 +71,7 @@ def runtime_source(name: str) -> str:
     return modules[name].read_text(encoding="utf-8")
 
 
-def package_libraries(context: dict) -> frozenset[str]:
+def package_libraries(context: Mapping[str, Any]) -> frozenset[str]:
     """The modules a generated package can rely on: those of its declared dependencies, and the libraries of the
     values their models return (numpy for scikit-learn)."""
     names = {re.split(r"[\[=<>!~;@ ]", requirement, maxsplit=1)[0].lower() for requirement in context["dependencies"]}
@@ -129,7 +131,7 @@ def python_literal(value: object) -> str:
 
 def bracketed(items: list[str], head: str, indent: int, brackets: str = "()", tail: str = "") -> str:
     """`head(a, b)tail` at `indent` when it fits, else one item a line with a trailing comma, which black keeps."""
-    opening, closing = brackets
+    opening, closing = brackets[0], brackets[1]
     line = f"{head}{opening}{', '.join(items)}{closing}{tail}"
     if not items or indent + len(line) <= LINE_LENGTH:
         return line
@@ -151,14 +153,16 @@ def output_path(template: str, package: str) -> str:
     return f"{parent}/{name}" if parent else name
 
 
-def render(context: dict, template_dir: Path | None = None) -> dict[str, str]:
-    """Relative path -> text for every template that renders to something; an empty render writes no file."""
+def render(context: Mapping[str, Any], template_dir: Path | None = None) -> dict[str, str]:
+    """Relative path -> text for every template that renders to something; an empty render writes no file. The
+    variables of `context` (a context.TemplateContext, or a mapping of its fields) are the templates' top-level names."""
+    variables = template_context.of(context).variables()
     env = environment(template_dir)
-    env.globals["runtime"] = runtime_copier(package_libraries(context))
+    env.globals["runtime"] = runtime_copier(package_libraries(variables))
     files = {}
     for name in template_names():
         try:
-            text = env.get_template(name).render(**context)
+            text = env.get_template(name).render(variables)
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"template syntax error: {error.message}", path=error.filename or name, line=error.lineno) from None
         except (jinja2.UndefinedError, SecurityError) as error:
@@ -166,7 +170,7 @@ def render(context: dict, template_dir: Path | None = None) -> dict[str, str]:
             message = f"{runtime_problem(error)}: {error.message}"
             raise TemplateError(message, path=path, line=template_line(error, path)) from None
         if text.strip():
-            files[output_path(name, context["package"])] = text
+            files[output_path(name, variables["package"])] = text
     return files
 
 
@@ -181,5 +185,5 @@ def template_line(error: Exception, path: str) -> int | None:
 
 
 def template_origin(env: jinja2.Environment, name: str) -> str:
-    source = env.loader.get_source(env, name)
-    return source[1] or name
+    """The file a template was read from: the user's or the built-in one."""
+    return env.get_template(name).filename or name

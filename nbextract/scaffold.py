@@ -14,7 +14,7 @@ from .vocabulary import INFERENCE_STAGES, ParamSource, Stage
 
 
 def templates_doc() -> str:
-    """TEMPLATES.md: every template and every variable the templates receive, from context.VARIABLES."""
+    """TEMPLATES.md: every template and every variable the templates receive, from context.TemplateContext's fields."""
     lines = [
         "# nbextract templates",
         "",
@@ -69,9 +69,9 @@ INIT_TRAIN = '''def main():
 '''
 
 
-def init_context(name: str, out: Path) -> dict:
+def init_context(name: str, out: Path) -> context.TemplateContext:
     """The template context of a package with no source yet: stages pass their input through."""
-    stages = {stage: empty_stage(stage, "inputs") for stage in INFERENCE_STAGES}
+    stages: dict[str, StageCode] = {stage: empty_stage(stage, "inputs") for stage in INFERENCE_STAGES}
     prefix = f"{name.upper()}_"
     settings = [
         context.Setting("batch_size", context.DEFAULT_BATCH_SIZE, "int", f"{prefix}BATCH_SIZE", "nbextract init", "rows per call of infer()"),
@@ -81,7 +81,7 @@ def init_context(name: str, out: Path) -> dict:
     source = {"path": "", "name": "nbextract init", "kind": "init", "sha256": "0" * 64}
     manifest = {"nbextract_version": __version__, "package": name, "source": source, "inputs": [], "outputs": [],
                 "artifacts": [], "config": [], "secrets": [], "statements": [], "findings": []}
-    return context.template_context(
+    return context.TemplateContext(
         package=name,
         stages=stages,
         source=source,
@@ -99,5 +99,5 @@ def init(name: str, out: Path | None = None, template_dir: Path | None = None, f
     out = Path(out) if out is not None else Path.cwd() / name
     write.refuse_holding([out], write.kept_paths(template_dir=template_dir))
     write.check_target(out, force)
-    files = format.format_files(render.render(init_context(name, out), template_dir), name)
+    files: dict[str, str | bytes] = {**format.format_files(render.render(init_context(name, out), template_dir), name)}
     return write.write_tree(files, out, force)

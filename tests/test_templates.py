@@ -7,12 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dataclasses import FrozenInstanceError, fields
+from functools import cached_property
+
 import pytest
 from jinja2 import meta
 
 from nbextract import context, render
 from nbextract.cli import main
-from nbextract.scaffold import init_context
+from nbextract.scaffold import init_context, templates_doc
 
 SOURCE = """\
 from sklearn.datasets import load_iris
@@ -54,7 +57,88 @@ def test_templates_doc_lists_every_variable_the_templates_use(tmp_path):
 
 
 def test_context_of_init_has_exactly_the_documented_variables(tmp_path):
-    assert set(init_context("pkg", tmp_path)) == set(context.VARIABLES)
+    assert set(init_context("pkg", tmp_path).variables()) == set(context.VARIABLES)
+
+
+def declared_variables() -> list[str]:
+    """The names TemplateContext declares: its fields and its derived properties."""
+    derived = [name for name, value in vars(context.TemplateContext).items() if isinstance(value, cached_property)]
+    return [field.name for field in fields(context.TemplateContext)] + derived
+
+
+@pytest.mark.parametrize("name", declared_variables())
+def test_templates_doc_has_a_row_for_every_field_with_its_type_and_meaning(name):
+    kind, meaning = context.VARIABLES[name]
+    assert kind and meaning and "\n" not in meaning
+    assert f"| `{name}` | `{kind}` | {meaning} |" in templates_doc()
+
+
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("package", "str"),
+        ("settings", "list[Setting]"),
+        ("stages", "dict[str, StageCode]"),
+        ("reference", "dict | None"),
+        ("executed", "bool"),
+        ("batched_infer", "dict | None"),
+        ("stage_arguments", "dict[str, list[str]]"),
+        ("torch_artifacts", "bool"),
+    ],
+)
+def test_variable_types_are_the_declared_ones(name, kind):
+    assert context.VARIABLES[name][0] == kind
+    assert f"| `{name}` | `{kind}` |" in templates_doc()
+
+
+@pytest.mark.parametrize("name", ["package", "artifacts", "env_prefix", "environment"], ids=["field", "list field", "derived", "derived list"])
+def test_context_is_frozen(tmp_path, name):
+    data = init_context("pkg", tmp_path)
+    with pytest.raises(FrozenInstanceError):
+        setattr(data, name, "changed")
+    assert data.variables()[name] != "changed"
+
+
+@pytest.mark.parametrize(
+    "change, name, value",
+    [
+        ({"package": "other"}, "env_prefix", "OTHER_"),
+        ({"artifacts": [{"variable": "net", "path": "artifacts/net.pt", "format": "state_dict", "module": "Net"}]}, "rebuilt_modules", ["Net"]),
+        ({"artifacts": [{"variable": "clf", "path": "artifacts/clf.pt", "format": "torch"}]}, "torch_artifacts", True),
+        ({"train_main": "def main():\n    save_metrics(1)\n"}, "train_artifact_names", ["commit", "save_metrics", "staged"]),
+    ],
+    ids=["prefix", "rebuilt", "torch", "metrics"],
+)
+def test_a_changed_copy_of_the_context_derives_its_decisions_again(tmp_path, change, name, value):
+    data = init_context("pkg", tmp_path)
+    assert context.of({**data, **change}).variables()[name] == value
+    assert context.of({**data}) == data
+
+
+def test_a_mapping_naming_no_field_is_refused(tmp_path):
+    with pytest.raises(TypeError, match="pakage"):
+        render.render({**init_context("pkg", tmp_path), "pakage": "x"})
+
+
+OLD_NAMES_TEMPLATE = """\
+{{ package }} {{ env_prefix }} {{ version == version }} {{ python_version | length > 0 }}
+{{ stage_calls.infer }} | {{ batched_infer.function }} {{ batched_infer["data"] }}
+{{ ci_training.run }} {{ ci_training["condition"] == "" }} {{ profile_file }} {{ train_artifact_names | join(",") }}
+{{ serve_requirements | length }} {{ torch_requirements }} {{ environment | length > 0 }} {{ train_model_names }}
+{{ settings | map(attribute="key") | join(",") }} {{ stages.infer.function }} {{ input.name }} {{ output["origin"] }}
+"""
+
+
+def test_user_template_with_the_old_variable_names_renders(tmp_path):
+    (tmp_path / "README.md.j2").write_text(OLD_NAMES_TEMPLATE)
+    lines = render.render(init_context("pkg", tmp_path), tmp_path)["README.md"].splitlines()
+    assert lines == [
+        "pkg PKG_ True True",
+        "infer(inputs=inputs) | infer inputs",
+        "True True input_profile.json commit,staged",
+        "4 [] True ['save_artifact']",
+        "batch_size,device,artifacts_dir infer inputs postprocess()",
+    ]
 
 
 def test_edited_template_is_used_and_the_rest_fall_back(tmp_path, source):
