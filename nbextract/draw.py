@@ -21,6 +21,7 @@ DRAWN_STATEMENTS = 80
 DRAWN_GROUPS = 30
 DRAWN_EDGES = 100  # beyond this, a condensed graph keeps only the edges no path of others implies
 SHOWN_NAMES = 3  # names written on an edge of a condensed graph, the rest counted
+CAPTION_MARK = "%% "  # a condensed graph's first line: a Mermaid comment saying what it shows
 
 
 def draw(graph: StatementGraph, fmt: str, stages: dict[int, Stage] | None = None) -> str:
@@ -72,8 +73,7 @@ def condensed_mermaid(graph: StatementGraph, stages: dict[int, Stage]) -> str:
     members = statement_groups(graph)
     group_of = {index: number for number, indices in enumerate(members) for index in indices}
     groups = [group(graph, number, indices, stages) for number, indices in enumerate(members)]
-    title = f"{len(graph.statements)} statements in {len(groups)} groups; arrows: values, not imports or functions"
-    lines = ["---", f"title: {title}", "---", "flowchart TD"]
+    lines = [f"{CAPTION_MARK}{caption(len(graph.statements), groups)}", "flowchart TD"]
     for drawn in groups:
         stage = f":::{drawn.colour_stage}" if drawn.colour_stage else ""
         lines.append(f'    g{drawn.number}["{drawn.text}"]{stage}')
@@ -81,6 +81,14 @@ def condensed_mermaid(graph: StatementGraph, stages: dict[int, Stage]) -> str:
         lines.append(f"    g{source} -->|{edge_text(names)}| g{target}")
     lines += class_definitions({drawn.colour_stage for drawn in groups})
     return "\n".join(lines) + "\n"
+
+
+def caption(statements: int, groups: list[Group]) -> str:
+    """What a condensed graph shows, as its first line says it (a Mermaid comment the report prints above it)."""
+    return (
+        f"{statements} statements drawn as {len(groups)} groups of consecutive cells (or lines), each with its "
+        "statements' fates; arrows carry values, not the imports, functions and classes nearly every group reads"
+    )
 
 
 def statement_groups(graph: StatementGraph) -> list[list[int]]:

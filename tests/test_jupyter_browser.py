@@ -261,6 +261,10 @@ def test_convert_from_the_palette_checks_as_the_user_types_and_shows_the_results
         expect(page.locator(".jp-DirListing-item.jp-mod-selected", has_text="tumour_screen")).to_be_visible()
         expect(page.locator(".Toastify__toast", has_text="converted into packages/tumour_screen")).to_be_visible()
         page.shot("results")
+        graph = drawn_graph(page)
+        assert graph["nodes"] > 10 and 0.95 < graph["scale"] < 1.05, graph  # its natural size, scrolled
+        page.locator(".jp-MarkdownViewer:visible .jp-RenderedMermaid").scroll_into_view_if_needed()
+        page.shot("results-graph")
 
     out = lab.root / "packages" / "tumour_screen"
     assert (out / "src" / "tumour_screen" / "pipeline.py").is_file()
@@ -305,7 +309,19 @@ def names_in(folder):
     return sorted(path.name for path in folder.iterdir() if path.name != ".ipynb_checkpoints")
 
 
-def test_cancel_leaves_nothing_written_and_a_large_report_opens_as_text(lab):
+def drawn_graph(page) -> dict:
+    """The report's rendered Mermaid graph (an <img> of its SVG): its nodes, and its scale on screen (1: the SVG's own size,
+    Mermaid's 16px text)."""
+    return page.locator(".jp-MarkdownViewer:visible .jp-RenderedMermaid img").evaluate(
+        """img => {
+            const svg = new DOMParser().parseFromString(decodeURIComponent(img.src.split(',')[1]), 'image/svg+xml');
+            const width = svg.documentElement.viewBox.baseVal.width;
+            return {nodes: svg.querySelectorAll('g.node').length, scale: img.getBoundingClientRect().width / width};
+        }"""
+    )
+
+
+def test_cancel_leaves_nothing_written_and_a_big_report_renders_summarised(lab):
     before = names_in(lab.root)
     with page_of(lab, "cancel", "big.ipynb") as page:
         notebook_ready(page)
@@ -323,9 +339,17 @@ def test_cancel_leaves_nothing_written_and_a_large_report_opens_as_text(lab):
         run_from_palette(page)
         button(page.locator(".jp-Dialog"), "Convert").click()
         expect(package_tab(page, "big", "CONVERSION.md")).to_be_visible(timeout=300_000)
-        expect(page.locator(".Toastify__toast", has_text="opened as text, not rendered")).to_be_visible()
-        expect(page.locator(".jp-FileEditor").last).to_be_visible()
-        page.shot("large-report")
+        report = page.locator(".jp-MarkdownViewer:visible .jp-RenderedMarkdown")
+        expect(report.locator("a", has_text="STATEMENTS.md")).to_be_visible()
+        expect(report.locator("td", has_text="notebook display (EDA)")).to_be_visible()
+        expect(report.locator(".jp-RenderedMermaid img")).to_be_visible()
+        expect(report.locator("p", has_text="statements drawn as")).to_be_visible()
+        graph = drawn_graph(page)
+        assert 1 < graph["nodes"] <= 30 and 0.95 < graph["scale"] < 1.05, graph
+        page.shot("big-report")
+        report.locator(".jp-RenderedMermaid").scroll_into_view_if_needed()
+        page.shot("big-report-graph")
+    assert (lab.root / "big" / "STATEMENTS.md").stat().st_size > (lab.root / "big" / "CONVERSION.md").stat().st_size
 
 
 def test_a_percent_script_opened_as_a_notebook_converts(lab):
