@@ -5,22 +5,19 @@ Routes: GET /v2, /v2/health/live, /v2/health/ready, /v2/models/NAME, /v2/models/
 POST /v2/models/NAME/infer ({"inputs": [{"name", "shape", "datatype", "data"}]}); POST /predict
 ({"instances": rows or {"columns": [...], "data": [...]}}); GET /metrics. An error is one line of JSON,
 {"message": "..."}: 400 malformed JSON, 404 unknown model or route, 413 body over the size limit, 422 input the
-checks refuse.
+checks refuse. The bodies and their conversions are in inference_protocol.py, the middleware and metrics in
+http_middleware.py.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import signal
 import tempfile
-import time
 from contextlib import asynccontextmanager, contextmanager
 from importlib import metadata
 from pathlib import Path
-
-import numpy
 
 # the [serve] extra, which a checkout linted without it (pip install -e '.[test]') lacks
 # pylint: disable=import-error
@@ -28,199 +25,40 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
-from pydantic import BaseModel
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 
 from .artifacts import root_of, version_of, versions
-from .checks import conform, plain
-from .config import ENV_PREFIX, load_settings
+from .config import load_settings
+from .http_middleware import (
+    LIMIT_VARIABLE,
+    MULTIPROCESS_VARIABLE,
+    Counted,
+    Limited,
+    Metrics,
+)
+from .inference_protocol import (
+    INPUT_ERRORS,
+    InferenceRequest,
+    PredictRequest,
+    example_input,
+    input_metadata,
+    instances_input,
+    jsonable,
+    one_line,
+    output_metadata,
+    refused,
+    tensors,
+    tensors_input,
+)
 from .model import ARTIFACTS, artifact_path
-from .pipeline import INPUT_NAME, OUTPUT_NAME, Predictor, Trace
+from .pipeline import OUTPUT_NAME, Predictor, Trace
 
 logger = logging.getLogger(__name__)
 
+
 PACKAGE = __name__.rpartition(".")[0]
 MAX_REQUEST_BYTES = 16 * 2**20
-LIMIT_VARIABLE = f"{ENV_PREFIX}MAX_REQUEST_BYTES"
-MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
-DATATYPES = {
-    "bool": "BOOL",
-    **{f"int{bits}": f"INT{bits}" for bits in (8, 16, 32, 64)},
-    **{f"uint{bits}": f"UINT{bits}" for bits in (8, 16, 32, 64)},
-    **{f"float{bits}": f"FP{bits}" for bits in (16, 32, 64)},
-}
-NUMPY_TYPES = {**{name: dtype for dtype, name in DATATYPES.items()}, "BYTES": object}
-INPUT_ERRORS = (ValueError, TypeError, KeyError, OverflowError)
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
-
-
-class Tensor(BaseModel):
-    """A tensor of the inference protocol; `data` flat in row-major order, or nested in `shape`."""
-
-    name: str
-    shape: list[int]
-    datatype: str
-    data: list
-    parameters: dict | None = None
-
-
-class InferenceRequest(BaseModel):
-    id: str | None = None
-    inputs: list[Tensor]
-    outputs: list[dict] | None = None
-    parameters: dict | None = None
-
-
-class Frame(BaseModel):
-    """The rows of a table by columns, as pandas' `to_dict(orient="split")` writes them."""
-
-    columns: list[str]
-    data: list[list]
-
-
-class PredictRequest(BaseModel):
-    instances: list | Frame
-
-
-class Metrics:
-    """The server's Prometheus metrics in a registry of its own; with several workers, each writes to the files of
-    PROMETHEUS_MULTIPROC_DIR and /metrics sums them."""
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "inference_requests",
-            "HTTP requests by route",
-            ["route"],
-            registry=self.registry,
-        )
-        self.errors = Counter(
-            "inference_errors",
-            "HTTP requests answered with an error status, by route and status",
-            ["route", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "inference_request_seconds",
-            "Time to answer an HTTP request, by route",
-            ["route"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.stages = Histogram(
-            "inference_stage_seconds",
-            "Time of each stage of a prediction: preprocess, infer, postprocess",
-            ["stage"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.drift = Counter(
-            "inference_drift_warnings",
-            "Predictions whose input drifted from the training data, by feature",
-            ["feature"],
-            registry=self.registry,
-        )
-
-    def count(self, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(route).inc()
-        self.latency.labels(route).observe(seconds)
-        if status >= 400:
-            self.errors.labels(route, str(status)).inc()
-
-    def observe(self, trace: Trace) -> None:
-        for stage, seconds in trace.seconds.items():
-            self.stages.labels(stage).observe(seconds)
-        for feature in trace.drifting:
-            self.drift.labels(feature).inc()
-
-    def exposition(self) -> bytes:
-        """The metrics in Prometheus' text format, summed over the workers when there are several."""
-        if not os.environ.get(MULTIPROCESS_VARIABLE):
-            return generate_latest(self.registry)
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry)
-
-
-class Counted:
-    """ASGI middleware: every HTTP request counted by route (its template, not its path), status and time."""
-
-    def __init__(self, app, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        statuses = []
-
-        async def send_noting_status(message) -> None:
-            if message["type"] == "http.response.start":
-                statuses.append(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_status)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            status = statuses[0] if statuses else 500
-            self.metrics.count(route, status, time.perf_counter() - started)
-
-
-class Limited:
-    """ASGI middleware: a request body over `limit` bytes is refused with 413, by its Content-Length before it is
-    read, or as it arrives when it has none."""
-
-    def __init__(self, app, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > self.limit:
-            await too_large(self.limit)(scope, receive, send)
-            return
-        received = 0
-
-        async def receive_within_limit():
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise HTTPException(413, too_large_message(self.limit))
-            return message
-
-        await self.app(scope, receive_within_limit, send)
-
-
-def too_large(limit: int) -> JSONResponse:
-    return JSONResponse({"message": too_large_message(limit)}, status_code=413)
-
-
-def too_large_message(limit: int) -> str:
-    return f"request body over {limit} bytes; send fewer rows per request or raise {LIMIT_VARIABLE}"
-
-
-def one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
-def refused(error: object) -> HTTPException:
-    """The 422 of an input the checks (or the model) refuse."""
-    return HTTPException(422, one_line(error))
 
 
 def error_answer(_request: Request, error: HTTPException) -> JSONResponse:
@@ -249,150 +87,6 @@ def failure_answer(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(
         {"message": f"internal error: {type(error).__name__}"}, status_code=500
     )
-
-
-def datatype(dtype: str) -> str:
-    """The protocol's datatype of a numpy, pandas or torch dtype name (text and the rest are BYTES)."""
-    return DATATYPES.get(dtype.removeprefix("torch.").lower(), "BYTES")
-
-
-def as_array(value) -> numpy.ndarray:
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    return numpy.asarray(value)
-
-
-def jsonable(value):
-    """Lists, dicts and Python scalars of a value: a frame becomes its records, an array, series or tensor its
-    nested lists; numpy scalars become Python ones, and a missing value (a float that is not finite) becomes null.
-    """
-    if hasattr(value, "columns"):
-        value = value.to_dict("records")
-    elif hasattr(value, "detach"):
-        value = value.detach().cpu()
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(item) for item in value]
-    return scalar(value)
-
-
-def scalar(value):
-    """plain(value), but null for a float that is not finite: JSON has no NaN."""
-    number = value.item() if hasattr(value, "item") else value
-    if isinstance(number, float) and not math.isfinite(number):
-        return None
-    return plain(number)
-
-
-def tensors(value, name: str) -> list[dict]:
-    """The protocol's tensors of a value: one per column of a frame, else one called `name`."""
-    if hasattr(value, "columns"):
-        return [tensor(str(column), value[column]) for column in value.columns]
-    return [tensor(name, value)]
-
-
-def tensor(name: str, value) -> dict:
-    array = as_array(value)
-    return {
-        "name": name,
-        "shape": list(array.shape),
-        "datatype": datatype(array.dtype.name),
-        "data": jsonable(array.reshape(-1)),
-    }
-
-
-def tensor_array(item: Tensor) -> numpy.ndarray:
-    """A request tensor's data as an array of its shape and datatype (BYTES: Python objects, as sent)."""
-    if item.datatype not in NUMPY_TYPES:
-        known = ", ".join(NUMPY_TYPES)
-        raise refused(f"input {item.name!r}: datatype {item.datatype!r}; use {known}")
-    try:
-        array = numpy.asarray(item.data, dtype=NUMPY_TYPES[item.datatype])
-        return array.reshape(item.shape)
-    except INPUT_ERRORS as error:
-        raise refused(f"input {item.name!r}: {error}") from None
-
-
-def column_names(spec: dict) -> list[str]:
-    return [column["name"] for column in spec.get("columns", [])]
-
-
-def ordered(row, names: list[str]):
-    """A record with the spec's columns first, in the spec's order (a model fitted on a frame wants that order)."""
-    if not isinstance(row, dict):
-        return row
-    return {**{name: row[name] for name in names if name in row}, **row}
-
-
-def tensors_input(inputs: list[Tensor], spec: dict):
-    """The predict() input of a request's tensors: one tensor per column of a table, or one tensor of rows."""
-    names = column_names(spec)
-    if names and {item.name for item in inputs} <= set(names):
-        columns = {
-            item.name: tensor_array(item).reshape(-1).tolist() for item in inputs
-        }
-        if len({len(values) for values in columns.values()}) > 1:
-            raise refused("the column tensors have different lengths")
-        rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
-        return conform([ordered(row, names) for row in rows], spec)
-    if len(inputs) != 1:
-        expected = f"one tensor per column ({', '.join(names)}) or " if names else ""
-        raise refused(f"expected {expected}one input tensor; got {len(inputs)}")
-    return conform(tensor_array(inputs[0]).tolist(), spec)
-
-
-def instances_input(instances: list | Frame, spec: dict):
-    """The predict() input of /predict's instances: rows (records or lists), or a table by columns."""
-    if isinstance(instances, Frame):
-        instances = [dict(zip(instances.columns, row)) for row in instances.data]
-    names = column_names(spec)
-    return conform([ordered(row, names) for row in instances], spec)
-
-
-def example_input(spec: dict):
-    """One row like the spec's recorded example, in predict()'s form; None when no example was recorded."""
-    if spec.get("example") is None:
-        return None
-    return conform([spec["example"]], spec)
-
-
-def input_metadata(spec: dict) -> list[dict]:
-    """The inputs of the model metadata: a table's columns, or the one input of the spec's type."""
-    if "columns" in spec:
-        return [
-            {
-                "name": column["name"],
-                "datatype": datatype(column["dtype"]),
-                "shape": [-1],
-            }
-            for column in spec["columns"]
-        ]
-    shape = [-1 if size is None else size for size in spec.get("shape", [])]
-    if "dtype" in spec:
-        return [
-            {"name": INPUT_NAME, "datatype": datatype(spec["dtype"]), "shape": shape}
-        ]
-    if "items" in spec:
-        items = {"int": "INT64", "float": "FP64", "bool": "BOOL"}
-        kind = (
-            items.get(spec["items"][0], "BYTES") if len(spec["items"]) == 1 else "BYTES"
-        )
-        return [{"name": INPUT_NAME, "datatype": kind, "shape": shape}]
-    return []
-
-
-def output_metadata(output) -> list[dict]:
-    return [
-        {
-            "name": item["name"],
-            "datatype": item["datatype"],
-            "shape": [-1, *item["shape"][1:]],
-        }
-        for item in tensors(output, OUTPUT_NAME)
-    ]
 
 
 def platform(predictor: Predictor) -> str:
@@ -440,8 +134,9 @@ def create_app(
     app.state.metrics = Metrics()
     app.add_middleware(Limited, limit=limit)
     app.add_middleware(Counted, metrics=app.state.metrics)
-    app.add_exception_handler(HTTPException, error_answer)
-    app.add_exception_handler(RequestValidationError, invalid_request_answer)
+    # Starlette types a handler as taking any Exception; each takes the one it is added for
+    app.add_exception_handler(HTTPException, error_answer)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, invalid_request_answer)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, failure_answer)
     add_routes(app)
     return app
