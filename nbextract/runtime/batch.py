@@ -221,7 +221,7 @@ def columns_predictor(names: tuple[str, ...], path, overrides: dict):
         values = batch.predict(dict(zip(names, arrays)))
         return values.astype("int8") if values.dtype == bool else values
 
-    predict.__signature__ = inspect.Signature(
+    predict.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
             inspect.Parameter(f"column_{index}", inspect.Parameter.POSITIONAL_ONLY)
             for index in range(len(names))

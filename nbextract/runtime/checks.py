@@ -137,10 +137,10 @@ def describe_table(data: Any) -> dict:
 
 
 def describe_array(data: Any) -> dict:
-    first = None
+    first: Any = None
     if data.shape and data.shape[0]:
         first = data.iloc[0] if hasattr(data, "iloc") else data[0]
-    if hasattr(first, "tolist") and getattr(first, "ndim", 0):
+    if hasattr(first, "tolist") and getattr(first, "ndim", None):
         example = first.tolist()
     else:
         example = plain(first)

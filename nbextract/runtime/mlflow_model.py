@@ -160,6 +160,7 @@ def model_file(staging: Path) -> Path:
 def requirements() -> list[str] | None:
     """The package's own pinned dependencies (installed metadata, else the project's
     pyproject.toml); None lets MLflow infer them."""
+    declared: list[str] | None
     try:
         declared = metadata.requires(PACKAGE) or []
     except metadata.PackageNotFoundError:
