@@ -6,9 +6,10 @@ read -> normalise magics -> statement graph -> slice -> rewrite -> render -> for
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import bundle, context, execute, format, graph, magics, read, render, rewrite, slice, write
 from .errors import ConversionError
@@ -44,7 +45,7 @@ def convert(options: Options, progress: Progress | None = None) -> Result:
     return Result(write.write_tree(files, out, options.force, inside=options.root), data["manifest"])
 
 
-def project_files(data: dict, options: Options) -> dict[str, str | bytes]:
+def project_files(data: Mapping[str, Any], options: Options) -> dict[str, str | bytes]:
     """The rendered, formatted project with its manifest, and the training data that travels with it."""
     files: dict[str, str | bytes] = {**bundle.training_data(data["settings"], Path(options.source).parent)}
     files.update(format.format_files(render.render(data, options.template_dir), data["package"]))
