@@ -7,6 +7,7 @@ so the documentation cannot drift. Decisions are made here, and the templates pr
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
@@ -167,6 +168,46 @@ class TemplateContext(Mapping[str, Any]):
         return unpinned_serve_requirements([*self.dependencies, *self.environment])
 
     @cached_property
+    def setting_keys(self) -> list[str]:
+        """the keys of the settings, in config.toml's order (config.py checks a device only when `device` is one)"""
+        return [setting.key for setting in self.settings]
+
+    @cached_property
+    def path_keys(self) -> list[str]:
+        """the keys of the settings that are paths, which resolve against config.toml's folder"""
+        return [setting.key for setting in self.settings if setting.path]
+
+    @cached_property
+    def settings_tables(self) -> dict[str, list[Setting]]:
+        """serving and training: the settings of each config.toml table, in order (a table may have none)"""
+        return {table: [setting for setting in self.settings if setting.table == table] for table in SETTING_TABLES}
+
+    @cached_property
+    def requirement_names(self) -> list[str]:
+        """the distribution names of the dependencies, as they are written (torch for torch==2.3.1)"""
+        return [re.split(r"[=<>\[]", requirement, maxsplit=1)[0].strip() for requirement in self.dependencies]
+
+    @cached_property
+    def model_library(self) -> str:
+        """the model card's library_name: the first of MODEL_LIBRARIES the dependencies name (empty: none of them)"""
+        return next((library for library in MODEL_LIBRARIES if library in self.requirement_names), "")
+
+    @cached_property
+    def model_task(self) -> str:
+        """the model card's pipeline_tag (input kind-output kind, e.g. tabular-classification) from the specs --execute recorded; empty without both, or for a clustering model"""
+        clustering = any(".cluster." in kind for kind in self.artifact_types.values())
+        kinds = (input_kind(self.input_spec), "" if clustering else output_kind(self.output_spec))
+        return "-".join(kinds) if all(kinds) else ""
+
+    @cached_property
+    def example_tensors(self) -> list[dict]:
+        """the first recorded row of a table input as Open Inference Protocol tensors, one a column (empty without)"""
+        example = self.input_spec.get("example")
+        if "columns" not in self.input_spec or example is None:
+            return []
+        return [column_tensor(column, example[column["name"]]) for column in self.input_spec["columns"]]
+
+    @cached_property
     def torch_artifacts(self) -> bool:
         """whether torch saves a fitted state (format torch, state_dict or pretrained): model.py imports torch"""
         return any(artifact["format"] in TORCH_FORMATS for artifact in self.artifacts)
@@ -222,6 +263,9 @@ VARIABLES = {
 """name -> (type, meaning) of every template variable, as TemplateContext declares them."""
 
 PROFILE_FILE = "input_profile.json"
+SETTING_TABLES = ("serving", "training")
+MODEL_LIBRARIES = ("transformers", "torch", "xgboost", "lightgbm", "catboost", "tensorflow", "keras", "scikit-learn")
+"""The libraries a model card names, the first the dependencies hold: a wrapper before the library it wraps."""
 SERVE_REQUIREMENTS = ("fastapi>=0.110", "uvicorn>=0.29", "prometheus-client>=0.20", "numpy")
 TRAIN_MODEL_NAMES = ("build_module", "resolve_device", "save_artifact")
 TRAIN_METRIC_NAMES = ("noted", "save_metrics")
@@ -464,6 +508,36 @@ def unpinned_serve_requirements(pinned: list[str]) -> list[str]:
     """The requirements of the [serve] extra whose distribution `pinned` (name==version lines) does not pin."""
     names = {requirement.split("==")[0].lower() for requirement in pinned}
     return [requirement for requirement in SERVE_REQUIREMENTS if requirement.split(">=")[0].lower() not in names]
+
+
+def input_kind(spec: dict) -> str:
+    """tabular (columns), text (strings, one a row) or empty: the input half of a model card's task."""
+    if "columns" in spec:
+        return "tabular"
+    one_string_a_row = spec.get("dtype") in ("str", "object") and len(spec.get("shape", ())) == 1
+    return "text" if spec.get("items") == ["str"] or one_string_a_row else ""
+
+
+def output_kind(spec: dict) -> str:
+    """regression (floats), classification (any other recorded output) or empty: the output half of the task."""
+    dtype = spec.get("dtype", "")
+    if dtype.startswith(("float", "Float")) or spec.get("items") == ["float"]:
+        return "regression"
+    return "classification" if dtype or spec.get("items") else ""
+
+
+def column_tensor(column: dict, value: object) -> dict:
+    """One column of a row as an Open Inference Protocol tensor of one value."""
+    return {"name": column["name"], "shape": [1], "datatype": tensor_datatype(column["dtype"]), "data": [value]}
+
+
+def tensor_datatype(dtype: str) -> str:
+    """The Open Inference Protocol datatype of a column's dtype."""
+    if dtype.startswith(("int", "Int")):
+        return "INT64"
+    if dtype.startswith(("float", "Float")):
+        return "FP64"
+    return "BOOL" if dtype == "bool" else "BYTES"
 
 
 def once_sorted(names: Iterable[str]) -> list[str]:

@@ -99,6 +99,10 @@ def test_context_is_frozen(tmp_path, name):
     assert data.variables()[name] != "changed"
 
 
+TABLE_SPEC = {"type": "pandas.DataFrame", "columns": [{"name": "age", "dtype": "int64"}, {"name": "city", "dtype": "object"}], "example": {"age": 41, "city": "Oslo"}}
+SETTINGS = init_context("pkg", Path("pkg")).settings
+
+
 @pytest.mark.parametrize(
     "change, name, value",
     [
@@ -106,8 +110,15 @@ def test_context_is_frozen(tmp_path, name):
         ({"artifacts": [{"variable": "net", "path": "artifacts/net.pt", "format": "state_dict", "module": "Net"}]}, "rebuilt_modules", ["Net"]),
         ({"artifacts": [{"variable": "clf", "path": "artifacts/clf.pt", "format": "torch"}]}, "torch_artifacts", True),
         ({"train_main": "def main():\n    save_metrics(1)\n"}, "train_artifact_names", ["commit", "save_metrics", "staged"]),
+        ({"dependencies": ["scikit-learn==1.5.0", "transformers[torch]==4.44.0"]}, "model_library", "transformers"),
+        ({"input_spec": TABLE_SPEC, "output_spec": {"dtype": "int64"}}, "model_task", "tabular-classification"),
+        ({"input_spec": {"items": ["str"]}, "output_spec": {"items": ["float"]}}, "model_task", "text-regression"),
+        ({"input_spec": TABLE_SPEC, "output_spec": {"dtype": "int32"}, "artifact_types": {"km": "sklearn.cluster.KMeans"}}, "model_task", ""),
+        ({"input_spec": TABLE_SPEC}, "example_tensors", [{"name": "age", "shape": [1], "datatype": "INT64", "data": [41]}, {"name": "city", "shape": [1], "datatype": "BYTES", "data": ["Oslo"]}]),
+        ({}, "path_keys", ["artifacts_dir"]),
+        ({}, "settings_tables", {"serving": SETTINGS, "training": []}),
     ],
-    ids=["prefix", "rebuilt", "torch", "metrics"],
+    ids=["prefix", "rebuilt", "torch", "metrics", "library", "tabular task", "text task", "clustering has no task", "tensors", "paths", "tables"],
 )
 def test_a_changed_copy_of_the_context_derives_its_decisions_again(tmp_path, change, name, value):
     data = init_context("pkg", tmp_path)
