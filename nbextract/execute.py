@@ -13,6 +13,7 @@ Ctrl-C or SIGTERM cancels the run and shuts the kernel down before the signal ha
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import shutil
@@ -35,6 +36,9 @@ from .write import write_files
 GOLDEN = "tests/golden"
 RUN_FILE = "run.json"
 BENCHMARK_TABLE = "benchmarks/results.md"
+SERVE_TABLE = "benchmarks/serve_results.md"
+SERVE_LOAD = ("--requests", "100", "--concurrency", "4")  # bounded: about 600 loopback requests in all
+SERVE_LIBRARIES = ("fastapi", "uvicorn")
 
 
 @dataclass(frozen=True)
@@ -66,9 +70,9 @@ def run_source(plan: Plan, files: dict[str, str | bytes], package: str, out: Pat
         (folder / GOLDEN).mkdir(parents=True)
         notebook = instrumented(plan, prelude(folder, package, plan.graph.document), probes(plan), epilogue(folder))
         execute(notebook, plan.graph, progress)
-        table = benchmark(folder, plan.graph)
+        tables = [benchmark(folder, plan.graph), *serving_benchmark(folder, plan.graph)]
         run = collected(folder)
-        run.benchmark = table
+        run.benchmark = "\n\n".join(tables)
         return run
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -332,7 +336,7 @@ def collected(folder: Path) -> Run:
     facts = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
     kept = [path for path in sorted((folder / "artifacts").rglob("*")) if path.is_file()]
     kept += sorted((folder / GOLDEN).glob("*.pkl"))
-    kept += [folder / BENCHMARK_TABLE] if (folder / BENCHMARK_TABLE).exists() else []
+    kept += [folder / table for table in (BENCHMARK_TABLE, SERVE_TABLE) if (folder / table).exists()]
     return Run(
         files={path.relative_to(folder).as_posix(): path.read_bytes() for path in kept},
         spec=facts["spec"],
@@ -343,10 +347,26 @@ def collected(folder: Path) -> Run:
 
 
 def benchmark(folder: Path, graph: StatementGraph) -> str:
-    """The benchmark table of the generated project, measured once on the golden input. The package runs on the
-    source's behalf, so it reads the secrets the source held from the variables it reads them from (unless set)."""
+    """The benchmark table of the generated project, measured once on the golden input."""
+    run_benchmark(folder, graph, ["benchmarks/bench.py", "--repeats", "20"])
+    return (folder / BENCHMARK_TABLE).read_text(encoding="utf-8")
+
+
+def serving_benchmark(folder: Path, graph: StatementGraph) -> list[str]:
+    """The HTTP server's latency beside the in-process call, under a bounded loopback load, when this environment
+    has the [serve] extra's libraries; nothing otherwise (the README then says how to measure it)."""
+    if not all(importlib.util.find_spec(library) for library in SERVE_LIBRARIES):
+        return []
+    run_benchmark(folder, graph, ["benchmarks/serve_bench.py", *SERVE_LOAD])
+    command = " ".join(["python benchmarks/serve_bench.py", *SERVE_LOAD])
+    return [f"Over HTTP, measured by `{command}` at conversion time:\n\n" + (folder / SERVE_TABLE).read_text(encoding="utf-8")]
+
+
+def run_benchmark(folder: Path, graph: StatementGraph, command: list[str]) -> None:
+    """Run one of the generated benchmarks in the run folder. The package runs on the source's behalf, so it reads
+    the secrets the source held from the variables it reads them from (unless set)."""
     result = subprocess.run(
-        [sys.executable, "benchmarks/bench.py", "--repeats", "20"],
+        [sys.executable, *command],
         cwd=folder,
         env={**{secret.env: secret.value for _, secret in graph.secrets}, **os.environ},
         capture_output=True,
@@ -355,7 +375,6 @@ def benchmark(folder: Path, graph: StatementGraph) -> str:
     )
     if result.returncode != 0:
         raise ConversionError(
-            f"the generated benchmark failed after the run: {quoted(result.stderr.splitlines()[-1] if result.stderr else '', graph)}",
+            f"the generated benchmark {command[0]} failed after the run: {quoted(result.stderr.splitlines()[-1] if result.stderr else '', graph)}",
             path=graph.document.path,
         )
-    return (folder / BENCHMARK_TABLE).read_text(encoding="utf-8")

@@ -127,6 +127,20 @@ def test_the_readme_names_input_spec_output_batch_size_benchmark_and_env_vars(fi
     assert (out / "benchmarks" / "results.md").read_text() in readme
 
 
+@pytest.mark.parametrize("file", EXECUTED)
+def test_the_readme_shows_the_http_server_beside_the_in_process_call(file, executed):
+    """The test environment has the [serve] extra's libraries, so the run measures the server too (issue 18)."""
+    out, _, _ = executed(file)
+    readme = (out / "README.md").read_text()
+    served = (out / "benchmarks" / "serve_results.md").read_text()
+    assert served in readme
+    assert "HTTP overhead, one request at a time: POST /predict p50 " in served
+    for way in ("Predictor.predict, in process", "POST /predict", f"POST /v2/models/{out.name}/infer"):
+        assert f"| {way} | 1 |" in served and f"| {way} | 4 |" in served
+    failed = [line.split("|")[-2].strip() for line in served.splitlines() if line.startswith("| POST")]
+    assert len(failed) == 4 and set(failed) == {"0"}, served
+
+
 BAD_INPUTS = {
     "breast_cancer_zscore_threshold.ipynb": [
         ("X[:, :5]", "expects rows of shape (30,); got (5,)"),
