@@ -25,7 +25,7 @@ from .findings import find_all
 from .options import Options, dependency_overrides
 from .rewrite import TORCH_FORMATS, Code, Param, StageCode
 from .slice import Plan
-from .vocabulary import ParamSource
+from .vocabulary import Format, ParamSource
 
 DEFAULT_BATCH_SIZE = 256
 
@@ -301,7 +301,7 @@ def build(plan: Plan, code: Code, options: Options) -> TemplateContext:
     inference_imports = [line for stage in code.stages.values() for line in stage.imports] + code.helper_imports
     nodes = [statement.node for statement in plan.graph.statements]
     made_with = dependencies.implied_modules([nodes[index] for index in input_makers(plan)])
-    runtime = dependencies.pinned([*inference_imports, *fitted_state_imports(plan), *input_imports(plan)], ("joblib", *made_with), declared)
+    runtime = dependencies.pinned([*inference_imports, *fitted_state_imports(plan), *input_imports(plan)], ("joblib", *format_modules(plan), *made_with), declared)
     trained_with = dependencies.implied_modules([nodes[index] for index in plan.train])
     training = [req for req in dependencies.pinned(code.train_imports, trained_with, declared) if req not in runtime]
     manifest = {
@@ -352,6 +352,12 @@ def build(plan: Plan, code: Code, options: Options) -> TemplateContext:
 def installs(plan: Plan) -> list[str]:
     """The requirements the source's `!pip install` lines name."""
     return [word for decision in plan.graph.magics if decision.action == "dependency" for word in decision.detail.split()]
+
+
+def format_modules(plan: Plan) -> tuple[str, ...]:
+    """Libraries the artifacts' formats are written and read with, beside the fitted state's own (safetensors for a
+    state_dict's weights)."""
+    return ("safetensors",) if any(artifact.format == Format.STATE_DICT for artifact in plan.artifacts) else ()
 
 
 def fitted_state_imports(plan: Plan) -> list[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors import safe_open
 
 try:
     import tomllib
@@ -145,7 +146,11 @@ def test_torch_package_has_no_pinned_device_and_predicts_on_cpu_and_auto(tmp_pat
     assert (manifest["inputs"][0]["name"], manifest["outputs"][0]["name"]) == ("X_test", "probs")
     formats = {artifact["variable"]: artifact["format"] for artifact in manifest["artifacts"]}
     assert formats == {"model": "state_dict", "scaler": "joblib"}
-    assert json.loads((out / "artifacts" / "model.json").read_text()) == {"class": "Net", "args": [4, 3], "kwargs": {}}
+    assert json.loads((out / "artifacts" / "model" / "arguments.json").read_text()) == {"class": "Net", "args": [4, 3], "kwargs": {}}
+    with safe_open(out / "artifacts" / "model" / "weights.safetensors", "pt") as weights:
+        assert set(weights.keys()) == {"layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"}, "tensors only, no pickle"
+    files = json.loads((out / "artifacts" / "manifest.json").read_text())["files"]
+    assert {entry["path"]: entry["format"] for entry in files}["model/weights.safetensors"] == "safetensors"
     assert any(f["kind"] == "pinned device" for f in manifest["findings"])
 
     assert device_literals(out / "src") == []
@@ -202,8 +207,8 @@ def test_state_dict_saved_and_reloaded_by_the_source(tmp_path):
     env = {**os.environ}
     out = convert_and_train(tmp_path, "reload_state", STATE_DICT_SCRIPT, env)
     manifest = json.loads((out / "nbextract.json").read_text())
-    assert manifest["artifacts"] == [{"variable": "restored", "path": "artifacts/restored.pt", "format": "state_dict"}]
-    recorded = json.loads((out / "artifacts" / "restored.json").read_text())
+    assert manifest["artifacts"] == [{"variable": "restored", "path": "artifacts/restored", "format": "state_dict"}]
+    recorded = json.loads((out / "artifacts" / "restored" / "arguments.json").read_text())
     assert recorded == {"class": "Classifier", "args": [5], "kwargs": {"hidden": 8}}
     X_new, pred = source_values(out, "reload_state", "X_new", "pred")
     got = predict_in_fresh_process(out, "reload_state", X_new, {**env, "RELOAD_STATE_DEVICE": "cpu"})
@@ -291,7 +296,7 @@ def test_execute_saves_a_module_the_source_built_itself_and_the_package_loads_it
     (research / "iris_torch.py").write_text(TORCH_SCRIPT)
     out = tmp_path / "iris_torch"
     assert main(["convert", str(research / "iris_torch.py"), "-o", str(out), "--execute"]) == 0
-    assert (out / "artifacts" / "model.pt").is_file() and not (out / "artifacts" / "model.json").exists()
+    assert (out / "artifacts" / "model" / "module.pt").is_file() and not (out / "artifacts" / "model" / "arguments.json").exists()
     X_test, probs = source_values(out, "iris_torch", "X_test", "probs")
     got = predict_in_fresh_process(out, "iris_torch", X_test, {**os.environ, "IRIS_TORCH_DEVICE": "cpu"})
     np.testing.assert_allclose(got, probs, rtol=1e-5, atol=0)
