@@ -139,7 +139,8 @@ def class_definitions(used: set) -> list[str]:
 def dot(graph: StatementGraph, stages: dict[int, Stage]) -> str:
     lines = ["digraph statements {", "    node [shape=box, fontname=monospace];"]
     for statement in graph.statements:
-        colour = STAGE_COLOURS.get(stages.get(statement.index, ""), "#ffffff")
+        stage = stages.get(statement.index)
+        colour = STAGE_COLOURS.get(stage, "#ffffff") if stage is not None else "#ffffff"
         text = json.dumps(node_text(graph, statement.index))
         lines.append(f"    s{statement.index} [label={text}, style=filled, fillcolor=\"{colour}\"];")
     for source, target, data in graph.graph.edges(data=True):

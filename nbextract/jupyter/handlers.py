@@ -65,7 +65,7 @@ class ConvertHandler(NbextractHandler):
     @authorized
     async def post(self) -> None:
         job = self.started()
-        if job is not None:
+        if job is not None and job.task is not None:
             await asyncio.shield(job.task)
             self.reply(*answer_of(job.view()))
 

@@ -84,12 +84,14 @@ async def run(job: Job, log: logging.Logger) -> None:
             return
         job.state = "running"
         final = await run_worker({**target.worker_request(), "mode": "convert"}, target.root, job)
+    process = job.process
+    assert process is not None, "run_worker started the job's worker"
     if final is None or (job.cancelling and final["status"] != 200):
-        remove_leftovers(target.out, job.process.pid, created)
+        remove_leftovers(target.out, process.pid, created)
     if job.cancelling and (final is None or final["status"] != 200):
         job.state, job.progress = "cancelled", (0, 0, "cancelled; nothing was written")
         return
-    finish(job, final or stopped(job.process.returncode), log)
+    finish(job, final or stopped(process.returncode), log)
 
 
 def finish(job: Job, final: dict, log: logging.Logger) -> None:
@@ -125,6 +127,7 @@ async def run_worker(request: dict, root: Path, job: Job | None = None) -> dict 
     )
     if job is not None:
         job.process = process
+    assert process.stdin is not None and process.stdout is not None, "both are pipes"
     process.stdin.write(json.dumps(request).encode())
     process.stdin.close()
     final = None
@@ -151,7 +154,8 @@ async def cancel(job: Job) -> None:
         except asyncio.TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(job.process.pid, signal.SIGKILL)
-    await asyncio.shield(job.task)
+    if job.task is not None:
+        await asyncio.shield(job.task)
 
 
 def remove_leftovers(out: Path, pid: int, created: Path | None) -> None:
@@ -165,7 +169,9 @@ def remove_leftovers(out: Path, pid: int, created: Path | None) -> None:
         retired.rename(out)
     elif retired.exists():
         shutil.rmtree(retired, ignore_errors=True)
-    for folder in [out.parent, *out.parent.parents] if created is not None else []:
+    if created is None:
+        return
+    for folder in [out.parent, *out.parent.parents]:
         if not folder.is_relative_to(created):
             break
         with contextlib.suppress(OSError):

@@ -142,7 +142,7 @@ def template_dir_inside(root: Path, source: Path) -> Path | None:
     from ..scaffold import configured_template_dir
 
     folder, settings = tool_settings(source.parent)
-    if "template-dir" not in settings:
+    if folder is None or "template-dir" not in settings:
         return None
     if not is_inside(folder, root):
         raise Refused(
