@@ -15,6 +15,7 @@ from . import bundle, context, execute, format, graph, magics, read, render, rew
 from .errors import ConversionError
 from .graph import StatementGraph
 from .options import Options
+from .vocabulary import Step
 
 
 @dataclass(frozen=True)
@@ -25,23 +26,32 @@ class Result:
 
 Progress = Callable[[int, int, str], None]
 """Called as progress(done, total, label) while --execute runs the source, once per cell."""
+StepStarted = Callable[[Step], None]
+"""Called with each step of the pipeline as it starts."""
 
 
-def convert(options: Options, progress: Progress | None = None) -> Result:
+def convert(options: Options, progress: Progress | None = None, step: StepStarted = lambda _: None) -> Result:
     out = options.out_dir
     write.check_target(out, options.force)
+    step(Step.READ)
     document = read.read(options.source)
+    step(Step.GRAPH)
     statements = graph.build(document, magics.normalise(document))
+    step(Step.SLICE)
     planned = slice.plan(statements, options)
+    step(Step.REWRITE)
     code = rewrite.rewrite(planned)
+    step(Step.RENDER)
     data = context.build(planned, code, options)
     files = project_files(data, options)
     refuse_leaks(files, statements)
     if options.execute:
+        step(Step.EXECUTE)
         run = execute.run_source(planned, files, data["package"], out.absolute(), progress)
         data = context.with_run(data, run)
         files = {**project_files(data, options), **run.files}
         refuse_leaks(files, statements)
+    step(Step.WRITE)
     return Result(write.write_tree(files, out, options.force, inside=options.root), data["manifest"])
 
 

@@ -72,6 +72,18 @@ INFERENCE_STAGES = (Stage.PREPROCESS, Stage.INFER, Stage.POSTPROCESS)
 """The stage functions of the package, in the order predict() calls them."""
 
 
+class Step(StrEnum):
+    """A step of the conversion pipeline (convert.convert), as progress names it, in the order the steps run."""
+
+    READ = "reading the source"
+    GRAPH = "building the statement graph"
+    SLICE = "slicing the inference path"
+    REWRITE = "rewriting the code"
+    RENDER = "rendering and formatting the project"
+    EXECUTE = "running the source"
+    WRITE = "writing the project"
+
+
 class ParamSource(StrEnum):
     """Where the pipeline takes the value of a stage function's parameter (`Param.source`)."""
 

@@ -18,6 +18,9 @@ import nbformat
 import pytest
 
 from nbextract.cli import main
+from nbextract.convert import convert
+from nbextract.options import Options
+from nbextract.vocabulary import Step
 
 NBEXTRACT = Path(sys.executable).with_name("nbextract")
 
@@ -161,6 +164,12 @@ def test_success_prints_one_summary_line_and_writes_the_manifest(capsys, tmp_pat
     assert {entry["stage"] for entry in manifest["statements"]} >= {"train", "infer", "dropped"}
     assert all(set(entry) == {"kind", "origin", "message"} for entry in manifest["findings"])
     assert (out / "src" / "iris" / "pipeline.py").is_file() and (out / "training" / "train.py").is_file()
+
+
+def test_convert_names_each_step_as_it_starts_in_pipeline_order(tmp_path, iris):
+    started: list[Step] = []
+    convert(Options(source=iris, output=tmp_path / "pkg"), step=started.append)
+    assert started == [Step.READ, Step.GRAPH, Step.SLICE, Step.REWRITE, Step.RENDER, Step.WRITE]
 
 
 def test_manifest_keys_are_exactly_the_contract_keys(capsys, tmp_path, iris):

@@ -25,6 +25,7 @@ from nbextract import draw, render  # noqa: E402
 from nbextract.analyze import analyse  # noqa: E402
 from nbextract.jupyter import jobs, messages  # noqa: E402
 from nbextract.scaffold import init_context  # noqa: E402
+from nbextract.vocabulary import Step  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_notebooks"
 NOTEBOOK = "breast_cancer_zscore_threshold.ipynb"
@@ -319,7 +320,7 @@ def test_job_reports_each_cell_run_with_execute_then_the_result(jp_fetch, run, r
     job, seen = run(converted())
     assert (job["state"], job["status"], job["output"]) == ("done", 200, "pkg"), job
     assert job["manifest"]["executed"]["golden"]
-    assert "running the notebook" in seen and any(label.startswith("cell ") for label in seen), seen
+    assert Step.EXECUTE in seen and any(label.startswith("cell ") for label in seen), seen
 
 
 @pytest.fixture
@@ -338,7 +339,7 @@ def test_cancel_stops_the_worker_and_leaves_nothing_written(jp_fetch, run, root,
         waiting = asyncio.ensure_future(post(jp_fetch, body))
         await asyncio.sleep(0.5)
         job = next(job for job in jobs.JOBS.values() if job.target.out == root / "new" / "deep" / "pkg")
-        while job.progress[2] != "converting":
+        while job.progress[2] not in set(Step):
             await asyncio.sleep(0.1)
         await asyncio.sleep(2)
         code, view = await fetch_json(jp_fetch, "jobs", job.id, method="DELETE")

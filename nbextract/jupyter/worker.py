@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import NbextractError, UsageError
 from ..options import Options
+from ..vocabulary import Step
 from .messages import error_status, internal_error, os_message, relative, shown_error
 from .paths import Refused, conflict, inside_root, template_dir_inside
 
@@ -84,8 +85,12 @@ def converted(root: Path, request: dict, send) -> dict:
         template_dir=template_dir_inside(root, source),
         root=root,
     )
-    send(progress=[0, 0, "running the notebook" if options.execute else "converting"])
-    result = convert(options, progress=lambda done, total, label: send(progress=[done, total, label]))
+    steps = [step for step in Step if options.execute or step is not Step.EXECUTE]
+    result = convert(
+        options,
+        progress=lambda done, total, label: send(progress=[done, total, label]),
+        step=lambda step: send(progress=[steps.index(step) + 1, len(steps), str(step)]),
+    )
     return {"status": 200, "manifest": result.manifest}
 
 
