@@ -79,7 +79,8 @@ def test_the_run_gives_artifacts_and_golden_examples_equal_to_the_source(file, e
     assert_equivalent(golden(out, "output"), values[case["output"]], case["float_output"])
     manifest = json.loads((out / "nbextract.json").read_text())
     for artifact in manifest["artifacts"]:
-        assert (out / artifact["path"]).is_file(), "fitted state comes from the run, without training"
+        saved = out / artifact["path"]
+        assert saved.is_file() or any(saved.glob("*")), "fitted state comes from the run, without training"
     (tmp_path / "input.pickle").write_bytes(pickle.dumps(values[case["input"]]))
     run([sys.executable, "-c", PREDICT, name, "input.pickle", "result.pickle"], tmp_path, package_env(out))
     assert_equivalent(pickle.loads((tmp_path / "result.pickle").read_bytes()), values[case["output"]], case["float_output"])

@@ -256,7 +256,7 @@ def test_internal_error_reply_and_log_show_no_secret(jp_fetch, run, root, monkey
 
     failing = (
         "import nbextract.convert, nbextract.jupyter.worker as worker\n"
-        "def failing(options, progress=None):\n"
+        "def failing(options, progress=None, step=None):\n"
         f"    raise RuntimeError('slack rejected token {token}')\n"
         "nbextract.convert.convert = failing\n"
         "worker.main()\n"
