@@ -8,6 +8,7 @@ import json
 import os
 import re
 import stat
+import sys
 import tokenize
 from pathlib import Path
 
@@ -136,9 +137,18 @@ def joined(source: str | list[str]) -> str:
     return source if isinstance(source, str) else "".join(source)
 
 
+def spare_iri_grammars() -> None:
+    """Keep jsonschema, which nbformat imports, from compiling rfc3987-syntax's ~40 lark grammars (1.7 s of every
+    conversion where JupyterLab's jupyter-events installed it) for an `iri` format check that nbformat's schemas never
+    ask for. Only in a process that has not imported jsonschema yet: one that has (the Jupyter server) keeps its own."""
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None makes its import fail
+
+
 def nbformat_cells(text: str, path: str) -> list:
     """nbformat reads, upgrades (nbformat 3 and older) and validates the notebook, or says why it cannot. The message
     never quotes the file: a cell, its source or its metadata may hold a secret."""
+    spare_iri_grammars()
     import nbformat
 
     problem = structure_problem(text)
@@ -217,6 +227,7 @@ def read_jupytext(fmt: str):
     """A reader for one of jupytext's script formats."""
 
     def reader(text: str, path: str) -> list[Cell]:
+        spare_iri_grammars()
         import jupytext
 
         try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import nbformat
 import nbformat.v3
@@ -450,3 +452,28 @@ def test_a_notebook_that_cannot_be_read_is_described_without_its_content(tmp_pat
     with pytest.raises(ReadError) as raised:
         read(path)
     assert KEY[-8:] not in str(raised.value) and KEY[-8:] not in raised.value.message
+
+
+# ---------------------------------------------------------------------------------------------------- import cost
+
+SPARED = """\
+import sys
+from nbextract.read import read
+read(sys.argv[1])
+print("rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is not None)
+"""
+
+
+@pytest.mark.parametrize("first", ["", "import jsonschema\n"], ids=["fresh-process", "jsonschema-already-imported"])
+@pytest.mark.parametrize("name", ["nb.ipynb", "script.py"])
+def test_reading_compiles_no_iri_grammars_unless_the_process_already_has_them(tmp_path, name, first):
+    """A conversion's own process spares the grammars nbformat's schemas never use; a process that imported jsonschema
+    first (the Jupyter server) keeps its format checkers as they were."""
+    pytest.importorskip("rfc3987_syntax")
+    source = tmp_path / name
+    if name.endswith(".ipynb"):
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), source)
+    else:
+        source.write_text("# %%\nx = 1\n", encoding="utf-8")
+    shown = subprocess.run([sys.executable, "-c", first + SPARED, str(source)], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == str(bool(first))
