@@ -10,12 +10,11 @@ from functools import lru_cache
 from importlib import metadata
 
 import libcst as cst
-import libcst.matchers as m
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from .graph.nodes import import_statement
+from .graph.nodes import import_statement, nodes_of
 
 ALIASES = {"sklearn": "scikit-learn", "cv2": "opencv-python", "PIL": "pillow", "yaml": "pyyaml", "skimage": "scikit-image"}
 NOT_FOR_INFERENCE = {"matplotlib", "seaborn", "IPython", "ipywidgets", "plotly", "tqdm"}
@@ -24,14 +23,19 @@ COMPANIONS = {"torch": ("numpy",)}
 arrays to and from numpy (`tensor.numpy()`, `torch.from_numpy`) and fails without it."""
 
 
-IMPLYING_ARGUMENTS = {"pandas": m.Arg(keyword=m.Name("as_frame"), value=m.Name("True"))}
+IMPLYING_ARGUMENTS = {"pandas": ("as_frame", "True")}
 """Modules a call needs though the code does not import them: `load_wine(as_frame=True)` returns pandas frames, and
 fails without pandas."""
 
 
 def implied_modules(nodes: list[cst.CSTNode]) -> tuple[str, ...]:
-    """The modules of IMPLYING_ARGUMENTS that some call of `nodes` needs."""
-    return tuple(module for module, argument in IMPLYING_ARGUMENTS.items() if any(m.findall(node, argument) for node in nodes))
+    """The modules of IMPLYING_ARGUMENTS (keyword and the name it is given) that some call of `nodes` needs."""
+    given = {
+        (argument.keyword.value, argument.value.value)
+        for argument in nodes_of(list(nodes), cst.Arg)
+        if argument.keyword is not None and isinstance(argument.value, cst.Name)
+    }
+    return tuple(module for module, argument in IMPLYING_ARGUMENTS.items() if argument in given)
 
 
 def top_level_modules(import_lines: list[str]) -> list[str]:

@@ -477,3 +477,10 @@ def test_reading_compiles_no_iri_grammars_unless_the_process_already_has_them(tm
         source.write_text("# %%\nx = 1\n", encoding="utf-8")
     shown = subprocess.run([sys.executable, "-c", first + SPARED, str(source)], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == str(bool(first))
+
+
+def test_the_pipeline_imports_no_libcst_matchers():
+    """libcst.matchers costs half a second of every run to import; graph.nodes.nodes_of does its findall."""
+    code = "import sys, nbextract.convert; print('libcst.matchers' in sys.modules)"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "False"
