@@ -9,7 +9,7 @@ from .errors import ConversionError
 from .graph import StatementGraph
 from .options import Options
 from .slice.boundaries import find_input, find_output
-from .slice.ranking import Candidate, describe_candidates, prediction_candidates
+from .slice.ranking import Candidate, describe_candidates, find_prediction, prediction_candidates, wanted_output
 
 
 def analyse(path: str | Path) -> StatementGraph:
@@ -42,14 +42,15 @@ def describe(statements: StatementGraph) -> str:
 
 
 def boundaries(statements: StatementGraph, candidates: list[Candidate]) -> str:
-    """The input and output a conversion without flags would take, from the best candidate, or why there are none."""
-    if not candidates:
-        return ""
+    """The input and output a conversion without flags would take, or why it would stop."""
     options = Options(source=Path(statements.document.path))
-    prediction = candidates[0].statement
     try:
+        wanted = wanted_output(statements, options)
+        if not candidates and wanted is None:
+            return ""
+        prediction = find_prediction(statements, options, wanted)
         source = find_input(statements, prediction, options)
     except ConversionError as error:
         return f"boundaries: {error}\n"
-    output, _ = find_output(statements, prediction, options)
+    output, _ = find_output(statements, prediction, wanted)
     return f"boundaries: input {source.name} ({source.origin}) -> output {output.name} ({output.origin})\n"

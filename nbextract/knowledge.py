@@ -102,6 +102,10 @@ LOADER_PREFIXES = (
 )
 
 METRIC_MARKERS = ("_score", "_error", "_report", "confusion_matrix", "sklearn.metrics.", "cross_val_")
+PAIR_METRIC_MARKERS = ("_score", "_error", "_report", "confusion_matrix")
+MODEL_METRIC_MARKERS = ("cross_val", "learning_curve", "validation_curve", "permutation_importance")
+TRUTH_KEYWORDS = ("y_true", "labels_true")
+PREDICTION_KEYWORDS = ("y_pred", "y_score", "y_prob", "y_proba", "labels_pred", "probas_pred")
 
 DISPLAY_CALLS = frozenset({"print", "display", "IPython.display.display", "pprint.pprint", "logging.info"})
 
@@ -136,6 +140,12 @@ def is_loader(name: str) -> bool:
 
 def is_metric(name: str) -> bool:
     return any(marker in name for marker in METRIC_MARKERS)
+
+
+def scores_predictions(name: str) -> bool:
+    """A metric of the truth and a prediction (`accuracy_score(y_test, y_pred)`), not one that fits a model itself
+    (`cross_val_score(model, X, y)`)."""
+    return any(marker in name for marker in PAIR_METRIC_MARKERS) and not any(word in name for word in MODEL_METRIC_MARKERS)
 
 
 def is_plot(name: str) -> bool:

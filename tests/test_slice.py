@@ -16,12 +16,14 @@ import pytest
 from conftest import build_graph
 
 from nbextract import knowledge
-from nbextract.analyze import analyse
+from nbextract.analyze import analyse, describe
 from nbextract.errors import ConversionError, UsageError
 from nbextract.options import Options
 from nbextract.slice import INFERENCE_STAGES, plan
+from nbextract.slice.answer import scored_answers
 from nbextract.slice.boundaries import find_input
 from nbextract.slice.ranking import find_prediction
+from nbextract.slice.roles import learned_by_hand
 
 SKLEARN = """\
 from sklearn.datasets import load_iris
@@ -1028,6 +1030,93 @@ CASES = [
         infer=("flags = model.predict(X_test)",),
         train={"def load_data():", "def train(X, y):", "X_train, X_test, y_train, y_test = load_data()", "model = train(X_train, y_train)"},
     ),
+    Case(
+        id="hand-written-model-scored-by-an-accuracy",
+        source=script(
+            "import numpy as np",
+            "from sklearn.datasets import load_iris",
+            LOAD,
+            "perm = np.random.RandomState(0).permutation(len(X))",
+            "X_train, y_train = X[perm[:100]], y[perm[:100]]",
+            "X_test = X[perm[100:]]",
+            "y_test = y[perm[100:]]",
+            "Y_train = np.eye(3)[y_train]",
+            "W = np.zeros((4, 3))",
+            """
+            for epoch in range(200):
+                exps = np.exp(X_train @ W)
+                W = W - 0.01 * X_train.T @ (exps / exps.sum(axis=1, keepdims=True) - Y_train)
+            """,
+            "y_predict = (X_test @ W).argmax(axis=1)",
+            "accuracy = (y_predict == y_test).mean()",
+        ),
+        input="X_test",
+        output="y_predict",
+        artifacts={"W"},
+        infer=("y_predict = (X_test @ W).argmax(axis=1)",),
+        train={
+            LOAD, "perm = np.random.RandomState(0).permutation(len(X))", "X_train, y_train = X[perm[:100]], y[perm[:100]]",
+            "Y_train = np.eye(3)[y_train]", "W = np.zeros((4, 3))", "for epoch in range(200):",
+        },
+        dropped={"accuracy = (y_predict == y_test).mean()": "", "y_test = y[perm[100:]]": ""},
+    ),
+    Case(
+        id="hand-written-network-collected-row-by-row-and-scored-by-a-metric",
+        source=script(
+            "import numpy as np",
+            "from sklearn.metrics import confusion_matrix",
+            SKLEARN,
+            LOAD,
+            SPLIT,
+            """
+            class Net:
+                def __init__(self, n):
+                    self.w = np.zeros(n)
+
+                def forward(self, x):
+                    return 1 / (1 + np.exp(-(x @ self.w)))
+
+                def train(self, X, y):
+                    for _ in range(50):
+                        self.w = self.w - 0.1 * X.T @ (self.forward(X) - y) / len(X)
+            """,
+            "net = Net(4)",
+            "net.train(X_train, y_train)",
+            "y_preds = []",
+            """
+            for i in range(len(X_test)):
+                y_preds.append(np.round(net.forward(X_test[i])))
+            """,
+            "matrix = confusion_matrix(y_true=y_test, y_pred=y_preds)",
+            "accuracy = np.mean(np.array(y_preds) == y_test)",
+        ),
+        input="X_test",
+        output="y_preds",
+        artifacts={"net"},
+        preprocess=("y_preds = []",),
+        infer=("for i in range(len(X_test)):",),
+        train={LOAD, SPLIT, "class Net:", "net = Net(4)", "net.train(X_train, y_train)"},
+        dropped={"matrix = confusion_matrix(y_true=y_test, y_pred=y_preds)": "metric"},
+    ),
+    Case(
+        id="input-changed-in-place-before-the-prediction",
+        source=script(
+            SKLEARN,
+            LOAD,
+            SPLIT,
+            "mean = X_train.mean(axis=0)",
+            "X_train[:] = X_train - mean",
+            "X_test[:] = X_test - mean",
+            MODEL,
+            FIT,
+            PREDICT,
+        ),
+        input="X_test",
+        output="y_pred",
+        artifacts={"clf"},
+        infer=(PREDICT,),
+        train={LOAD, SPLIT, "mean = X_train.mean(axis=0)", "X_train[:] = X_train - mean", MODEL, FIT},
+    ),
 ]
 
 
@@ -1289,3 +1378,57 @@ def test_the_features_side_of_a_split_is_the_input_not_its_labels(graph_of, pair
     statements = graph_of(SKLEARN, LOAD, SPLIT, MODEL, FIT, *paired, "y_pred = clf.predict(pairs)")
     options = Options(source=Path("test.py"))
     assert find_input(statements, find_prediction(statements, options), options).name == "X_test"
+
+
+def test_an_input_changed_in_place_is_taken_as_the_source_leaves_it(planned):
+    """`X_test[:] = X_test - mean` changes the variable the prediction reads; the input is X_test as changed, what
+    `--input X_test` takes too, so the change is not replayed on a value that already had it."""
+    case = next(case for case in CASES if case.id == "input-changed-in-place-before-the-prediction")
+    result, index_of = planned(case)
+    assert result.input.statement == index_of["X_test[:] = X_test - mean"]
+    assert index_of["X_test[:] = X_test - mean"] not in result.inference
+
+
+SCORED = [
+    ("metric-by-position", "score = accuracy_score(y_test, guess)", ["guess"]),
+    ("metric-by-keyword-in-any-order", "matrix = confusion_matrix(y_pred=guess, y_true=y_test)", ["guess"]),
+    ("metric-of-a-model-is-not-scoring", "scores = cross_val_score(clf, X_test, y_test)", []),
+    ("accuracy-takes-the-side-that-reads-fitted-state", "accuracy = (y_test == guess).mean()", ["guess"]),
+    ("two-truths-compared-are-no-prediction", "agree = (y_test == y_again).mean()", []),
+    ("a-check-is-not-an-evaluation", "assert (guess == y_test).all()", []),
+    ("a-constant-is-not-a-prediction", "hits = (guess == THRESHOLD).sum()", []),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), [case[1:] for case in SCORED], ids=[case[0] for case in SCORED])
+def test_what_an_evaluation_scores(graph_of, line, expected):
+    statements = graph_of(
+        SKLEARN,
+        "from sklearn.metrics import accuracy_score, confusion_matrix\nfrom sklearn.model_selection import cross_val_score",
+        LOAD, SPLIT, MODEL, FIT, "THRESHOLD = 1", "guess = X_test @ clf.coef_[0] > 5", "y_again = y_test.copy()", line,
+    )
+    assert [scored.answer.name for scored in scored_answers(statements)] == expected
+
+
+STEPS = [
+    ("gradient-step", "for _ in range(9):\n    w = w - 0.1 * g", True),
+    ("augmented-step", "for _ in range(9):\n    w -= rate * g @ X", True),
+    ("a-counter-is-not-a-step", "for _ in range(9):\n    w += 1", False),
+    ("stacking-is-not-a-step", "for _ in range(9):\n    w = np.vstack([w, g])", False),
+    ("outside-a-loop", "w = w - 0.1 * g", False),
+]
+
+
+@pytest.mark.parametrize(("code", "learned"), [case[1:] for case in STEPS], ids=[case[0] for case in STEPS])
+def test_a_parameter_learned_by_hand_is_a_step_in_a_loop(graph_of, code, learned):
+    statements = graph_of("import numpy as np", "w, g, rate, X = 0, 1, 2, 3", code)
+    assert learned_by_hand(statements.statements[-1], "w") is learned
+
+
+def test_analyze_names_the_answer_of_a_model_written_by_hand(tmp_path):
+    case = next(case for case in CASES if case.id == "hand-written-model-scored-by-an-accuracy")
+    path = tmp_path / "x.py"
+    path.write_text(case.source, encoding="utf-8")
+    report = describe(analyse(path))
+    assert "output chosen: y_predict (line 13), the prediction scored last (at line 14)" in report
+    assert report.endswith("boundaries: input X_test (line 6) -> output y_predict (line 13)\n")

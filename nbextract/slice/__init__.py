@@ -1,12 +1,15 @@
 """Stage 4: classify statements and slice the inference path back to the fitted state.
 
-Decisions, in order: the prediction (tag, --output or the last predict-like call), the final output (the prediction
-followed through its post-processing), the raw input (walking back through data positions to a split, a loader or
---input), the inference statements (those fed by the input that feed the prediction), the fitted state they read
-(artifacts), the training slice that produces it, and a fate with a reason for every other statement.
+Decisions, in order: the output wanted (--output, or what the source's last evaluation scores when a model written by
+hand makes it), the prediction (what feeds that output, a tag, or the best-ranked predict-like call), the final
+output (the one wanted, or the prediction followed through its post-processing), the raw input (walking back through
+data positions to a split, a loader or --input), the inference statements (those fed by the input that feed the
+prediction), the fitted state they read (artifacts), the training slice that produces it, and a fate with a reason
+for every other statement.
 
 By decision: `plan` (the types), `roles` (predicates on statements), `boundaries` (prediction, output, input),
-`ranking` (the prediction candidates), `forms` (how fitted state is saved), `slicing` (inference and training slices), `fates`.
+`ranking` (the prediction candidates and the output wanted), `answer` (what evaluations score), `forms` (how fitted
+state is saved), `slicing` (inference and training slices), `fates`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from .boundaries import conversion_error, find_input, find_output, find_referenc
 from .fates import fates, random_stream_findings
 from .forms import saved_form
 from .plan import PREDICTION_NAME, Artifact, Boundary, ConfigValue, Fate, Plan
-from .ranking import find_prediction
+from .ranking import find_prediction, wanted_output
 from .roles import binds_device, is_no_grad_block, is_replayable
 from .slicing import (
     batch_size,
@@ -67,8 +70,9 @@ def reads_unbound_names(result: Plan) -> bool:
 
 def plan_statements(graph: StatementGraph, options: Options) -> Plan:
     statements = graph.statements
-    prediction = find_prediction(graph, options)
-    output, post = find_output(graph, prediction, options)
+    wanted = wanted_output(graph, options)
+    prediction = find_prediction(graph, options, wanted)
+    output, post = find_output(graph, prediction, wanted)
     source = find_input(graph, prediction, options)
     inference = inference_slice(graph, source, prediction, post)
     stages = split_stages(statements, inference, prediction, post)

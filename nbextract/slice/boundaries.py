@@ -4,8 +4,6 @@ loader or --input) and its training-side counterpart."""
 
 from __future__ import annotations
 
-from typing import cast
-
 import libcst as cst
 import networkx as nx
 
@@ -24,11 +22,13 @@ from ..options import Options
 from ..vocabulary import Kind
 from .plan import PREDICTION_NAME, Boundary
 from .roles import (
+    assign_of,
     binds_device,
     is_constant,
     is_data_source,
     is_evaluation,
     is_model_object,
+    learned_by_hand,
     is_statistic,
     selects_rows,
     splits,
@@ -78,13 +78,17 @@ def bound_name(statement: Statement) -> str:
     return PREDICTION_NAME
 
 
-def find_output(graph: StatementGraph, prediction: int, options: Options) -> tuple[Boundary, list[int]]:
-    """The final output: an explicit --output, else the prediction followed through element-wise post-processing."""
+def find_output(graph: StatementGraph, prediction: int, wanted: Boundary | None) -> tuple[Boundary, list[int]]:
+    """The final output: the one wanted (`ranking.wanted_output`) with the statements between the prediction and it
+    that lead to it, else the prediction followed through element-wise post-processing."""
     statements = graph.statements
-    if options.output_var:
-        binder = cast(int, graph.binder(len(statements), options.output_var))  # ranking refuses an --output nothing binds
-        post = [index for index in range(prediction + 1, binder + 1) if index == binder or binder in nx.descendants(graph.graph, index)]
-        return Boundary(options.output_var, binder, str(statements[binder].origin)), post
+    if wanted is not None:
+        post = [
+            index
+            for index in range(prediction + 1, wanted.statement + 1)
+            if index == wanted.statement or wanted.statement in nx.descendants(graph.graph, index)
+        ]
+        return wanted, post
     post = post_processing(graph, prediction)
     last = post[-1] if post else prediction
     return Boundary(bound_name(statements[last]), last, str(statements[last].origin)), post
@@ -159,7 +163,33 @@ def find_input(graph: StatementGraph, prediction: int, options: Options) -> Boun
             "pass --input VAR naming the raw data variable",
         )
     binder, name = min(candidates, key=lambda candidate: (-candidate[0], side_rank(statements[candidate[0]], candidate[1])))
+    binder = as_left(graph, prediction, binder, name)
     return Boundary(name, binder, str(statements[binder].origin))
+
+
+def as_left(graph: StatementGraph, prediction: int, binder: int, name: str) -> int:
+    """The statement that last changes the variable in place between its binding and the prediction
+    (`X_test[:, 1:] = (X_test[:, 1:] - mean) / std`), else `binder`: an input is the variable as the source leaves it
+    for the prediction, which is what `--input NAME` takes too; rebinding the name (`X = scaler.transform(X)`) makes
+    a new value and stops the search."""
+    latest = binder
+    for statement in graph.statements[binder + 1 : prediction]:
+        if name not in statement.defines:
+            continue
+        if not changes_in_place(statement, name):
+            break
+        latest = statement.index
+    return latest if latest == binder or latest in nx.ancestors(graph.graph, prediction) else binder
+
+
+def changes_in_place(statement: Statement, name: str) -> bool:
+    """`X[:, 1:] = ...`, `df["age"] = ...`: an assignment to items of the variable, not to the name."""
+    assign = assign_of(statement)
+    targets = [target.target for target in assign.targets] if assign else []
+    return bool(targets) and all(
+        isinstance(target, (cst.Subscript, cst.Attribute)) and getattr(root_name(target), "value", None) == name
+        for target in targets
+    )
 
 
 def walk_to_sources(graph: StatementGraph, prediction: int) -> list[tuple[int, str]]:
@@ -199,6 +229,8 @@ def data_reads(graph: StatementGraph, statement: Statement, literals: bool = Fal
     models = {receiver for receiver, method in statement.methods if method in (*knowledge.PREDICT_METHODS, *knowledge.TRANSFORM_METHODS)}
     models |= set(statement.sources) & statement.calls  # `model(X)`: a called variable is a model, not data
     models |= {name for name, binder in statement.sources.items() if is_model_object(graph, name, binder)}
+    models |= {name for name, binder in statement.sources.items() if learned_by_hand(graph.statements[binder], name)}
+    models |= applied_fitted_objects(graph, statement)
     models |= model_collections(statement, models)
     state = models | read_for_statistics_only(statement) | random_generators(graph, statement)
     return [
@@ -208,6 +240,20 @@ def data_reads(graph: StatementGraph, statement: Statement, literals: bool = Fal
         and name not in statement.via_calls
         and not (is_constant(graph, binder) and not (literals and graph.statements[binder].literal is not NO_LITERAL))
     ]
+
+
+def applied_fitted_objects(graph: StatementGraph, statement: Statement) -> set[str]:
+    """`net` in `net.forward(x)` after `net.train(X_train, y_train)`: an object a fit-like method fitted, whose own
+    method the statement calls, is a model applied, not data (its attributes, `kmeans.labels_`, may be data)."""
+    receivers = {receiver for receiver, _ in statement.methods} & set(statement.sources)
+    return {
+        name
+        for name in receivers
+        if any(
+            receiver == name and method in knowledge.FIT_METHODS
+            for receiver, method in graph.statements[statement.sources[name]].methods
+        )
+    }
 
 
 def model_collections(statement: Statement, models: set[str]) -> set[str]:

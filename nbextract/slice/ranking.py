@@ -15,20 +15,23 @@ from ..graph import Statement, StatementGraph, nodes_of
 from ..graph.hoist import is_prediction
 from ..options import Options
 from ..vocabulary import VALUE_KINDS, Tag
+from .answer import Scored, scored_answers
 from .boundaries import (
     conversion_error,
     data_reads,
     post_processing,
     refuse_non_variable,
 )
+from .plan import Boundary
 from .roles import calls_model, fits, is_evaluation, is_no_grad_block, predict_call
 
 Test = Callable[[StatementGraph, Statement], bool]
 
+TRANSFORM = "calls a transform"
 KINDS: tuple[tuple[str, Test], ...] = (
     ("calls a predict method", lambda graph, statement: predict_call(statement) in knowledge.PREDICT_METHODS),
     ("applies a model", lambda graph, statement: calls_model(graph, statement) and not fits(statement)),
-    ("calls a transform", lambda graph, statement: predict_call(statement) in knowledge.TRANSFORM_METHODS),
+    (TRANSFORM, lambda graph, statement: predict_call(statement) in knowledge.TRANSFORM_METHODS),
 )
 
 
@@ -46,19 +49,15 @@ class Candidate:
         return self.scored_only, self.kind, -self.statement
 
 
-def find_prediction(graph: StatementGraph, options: Options) -> int:
-    """--output (the best-ranked candidate that feeds it: a model applied before the transform that prepared its
-    input; else its own statement), else the last cell tagged nbextract:infer, else the best-ranked candidate."""
-    statements = graph.statements
-    if options.output_var:
-        binder = graph.binder(len(statements), options.output_var)
-        if binder is None:
-            raise conversion_error(graph, f"--output {options.output_var}: no statement binds this variable")
-        refuse_non_variable(graph, binder, "--output", options.output_var)
-        chain = {binder, *nx.ancestors(graph.graph, binder)}
+def find_prediction(graph: StatementGraph, options: Options, wanted: Boundary | None = None) -> int:
+    """For a wanted output (`wanted_output`), the best-ranked candidate that feeds it (a model applied before the
+    transform that prepared its input), else its own statement; else the last cell tagged nbextract:infer, else the
+    best-ranked candidate."""
+    if wanted is not None:
+        chain = {wanted.statement, *nx.ancestors(graph.graph, wanted.statement)}
         feeding = [candidate.statement for candidate in prediction_candidates(graph) if candidate.statement in chain]
-        return feeding[0] if feeding else binder
-    tagged = [statement.index for statement in statements if statement.tag == Tag.INFER]
+        return feeding[0] if feeding else wanted.statement
+    tagged = [statement.index for statement in graph.statements if statement.tag == Tag.INFER]
     if tagged:
         return tagged[-1]
     candidates = prediction_candidates(graph)
@@ -67,6 +66,38 @@ def find_prediction(graph: StatementGraph, options: Options) -> int:
             graph, "no prediction call found; mark the inference cell with the tag nbextract:infer or pass --output VAR"
         )
     return candidates[0].statement
+
+
+def wanted_output(graph: StatementGraph, options: Options) -> Boundary | None:
+    """The output asked for (--output, bound last by the variable named), else, unless a cell is tagged
+    nbextract:infer, the answer of a model written by hand (`hand_written_answer`)."""
+    if options.output_var:
+        binder = graph.binder(len(graph.statements), options.output_var)
+        if binder is None:
+            raise conversion_error(graph, f"--output {options.output_var}: no statement binds this variable")
+        refuse_non_variable(graph, binder, "--output", options.output_var)
+        return Boundary(options.output_var, binder, str(graph.statements[binder].origin))
+    if any(statement.tag == Tag.INFER for statement in graph.statements):
+        return None
+    answer = hand_written_answer(graph)
+    return answer.answer if answer else None
+
+
+def hand_written_answer(graph: StatementGraph) -> Scored | None:
+    """The prediction the source's last evaluation scores, when no predict method and no model call makes it (only
+    transforms, or nothing the ranking knows, feed it) and no candidate comes after it: the final answer of a model
+    written by hand, which no candidate would find."""
+    scored = scored_answers(graph)
+    if not scored or graph.statements[scored[-1].answer.statement].tag == Tag.TRAIN:
+        return None
+    answer = scored[-1].answer
+    chain = {answer.statement, *nx.ancestors(graph.graph, answer.statement)}
+    candidates = prediction_candidates(graph)
+    if any(candidate.statement in chain and KINDS[candidate.kind][0] != TRANSFORM for candidate in candidates):
+        return None
+    if candidates and candidates[0].statement > answer.statement:
+        return None
+    return scored[-1]
 
 
 def prediction_candidates(graph: StatementGraph) -> list[Candidate]:
@@ -160,11 +191,19 @@ def models_called(statement: Statement, method: str) -> set[str]:
 
 
 def describe_candidates(graph: StatementGraph, candidates: list[Candidate]) -> str:
-    """The ranking as `nbextract analyze` prints it: one line a candidate, best first, with its reasons."""
+    """The ranking as `nbextract analyze` prints it: one line a candidate, best first, with its reasons, and the
+    answer of a model written by hand when there is one, which goes before them."""
+    answer = hand_written_answer(graph)
+    chosen = (
+        f"output chosen: {answer.answer.name} ({answer.answer.origin}), the prediction scored last (at "
+        f"{answer.evaluation}), which no predict method or model call makes: a model written by hand\n"
+        if answer
+        else ""
+    )
     if not candidates:
-        return "prediction candidates: none (tag the inference cell nbextract:infer or pass --output VAR)\n"
+        return chosen or "prediction candidates: none (tag the inference cell nbextract:infer or pass --output VAR)\n"
     rows = ["prediction candidates, best first (--output VAR or the tag nbextract:infer chooses another):"]
     for place, candidate in enumerate(candidates, start=1):
         statement = graph.statements[candidate.statement]
         rows.append(f"  {place}. {statement.origin}: {statement.label} ({'; '.join(candidate.reasons)})")
-    return "\n".join(rows) + "\n"
+    return "\n".join(rows) + "\n" + chosen

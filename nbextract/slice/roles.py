@@ -9,7 +9,7 @@ import libcst as cst
 import networkx as nx
 
 from .. import knowledge
-from ..graph import NO_LITERAL, Statement, StatementGraph, method_name, root_name
+from ..graph import NO_LITERAL, Statement, StatementGraph, method_name, nodes_of, root_name
 from ..vocabulary import CONSTANT_KINDS, VALUE_KINDS, Kind
 
 
@@ -76,12 +76,21 @@ def selects_rows(statement: Statement) -> bool:
     value = assign.value
     if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
         return value.func.attr.value in knowledge.ROW_SELECTION_METHODS and isinstance(value.func.value, cst.Name)
-    return row_range(value) and root_name(value) is not None
+    return (row_range(value) or rows_by_index(value)) and root_name(value) is not None
 
 
 def row_range(node: cst.BaseExpression) -> bool:
     """`X[80:]`, `df.iloc[::2]`: one slice subscript."""
     return isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Slice)
+
+
+def rows_by_index(node: cst.BaseExpression) -> bool:
+    """`X[indices[-test_size:]]`: rows chosen by a range of an index array (a split made by hand from a
+    permutation), where `X[cols]` alone may as well choose columns."""
+    if not isinstance(node, cst.Subscript) or len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return False
+    index = node.slice[0].slice.value
+    return row_range(index) and isinstance(cast(cst.Subscript, index).value, cst.Name)
 
 
 def is_statistic(statement: Statement) -> bool:
@@ -179,6 +188,36 @@ def is_model_object(graph: StatementGraph, name: str, binder: int) -> bool:
         return False
     maker = graph.statements[made].made_by[name]
     return bool(module_class(graph, made, maker) or knowledge.is_pretrained(maker) or maker.startswith(knowledge.TORCH_MODEL_MAKERS))
+
+
+def learned_by_hand(statement: Statement, name: str) -> bool:
+    """`Theta = Theta - eta * gradients` or `w += lr * error * x` in a loop: `name` is a parameter the source learns
+    by hand, fitted state like a model's, never the data (a counter, `correct += 1`, is not a step)."""
+    if not isinstance(statement.node, (cst.For, cst.While)):
+        return False
+    return any(is_step(node, name) for node in nodes_of(statement.node.body, cst.Assign, cst.AugAssign))
+
+
+def is_step(node: cst.CSTNode, name: str) -> bool:
+    """`name = name - rate * gradient` (or `+`), `name -= rate * gradient`: a step scaled by a product."""
+    if isinstance(node, cst.AugAssign):
+        moved = isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)) and is_name(node.target, name)
+        return moved and has_product(node.value)
+    if not isinstance(node, cst.Assign) or len(node.targets) != 1 or not is_name(node.targets[0].target, name):
+        return False
+    value = node.value
+    if not isinstance(value, cst.BinaryOperation) or not isinstance(value.operator, (cst.Add, cst.Subtract)):
+        return False
+    return is_name(value.left, name) and has_product(value.right)
+
+
+def is_name(node: cst.CSTNode, name: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == name
+
+
+def has_product(node: cst.BaseExpression) -> bool:
+    products = nodes_of(node, cst.BinaryOperation)
+    return any(isinstance(product.operator, (cst.Multiply, cst.MatrixMultiply)) for product in products)
 
 
 def calls_model(graph: StatementGraph, statement: Statement) -> bool:
