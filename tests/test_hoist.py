@@ -34,7 +34,7 @@ NOOPS = {
 
 def split(source: str) -> str:
     module = cst.parse_module(source)
-    taken = TakenNames(module)
+    taken = TakenNames(source)
     return cst.Module(body=[part for node in module.body for part in hoisted(node, taken)]).code
 
 

@@ -225,7 +225,7 @@ def split_statements(
     of cells tagged nbextract:skip. A prediction nested in another statement is hoisted into one of its own (hoist)."""
     statements: list[Statement] = []
     skipped: list[Statement] = []
-    taken = TakenNames(module)
+    taken = TakenNames("\n".join(cell.code for cell in cells))
     for node, first, last, code in top_level_statements(module):
         cell_number = bisect.bisect_right(starts, first) - 1
         cell = cells[cell_number].cell

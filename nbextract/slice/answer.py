@@ -26,13 +26,18 @@ class Scored:
 
 
 def scored_answers(graph: StatementGraph) -> list[Scored]:
-    """Every prediction an evaluation of the source scores, in source order."""
+    """Every prediction an evaluation of the source scores, in source order (not in a check: an assert)."""
     return [
         Scored(Boundary(name, binder, str(graph.statements[binder].origin)), str(statement.origin))
         for statement in graph.statements
-        if not nodes_of(statement.node, cst.Assert)
+        if may_evaluate(statement) and not nodes_of(statement.node, cst.Assert)
         for name, binder in (*metric_predictions(graph, statement), *compared_predictions(graph, statement))
     ]
+
+
+def may_evaluate(statement: Statement) -> bool:
+    """Cheap test before walking the statement: it calls a metric or compares for equality."""
+    return "==" in statement.code or any(knowledge.scores_predictions(call) for call in statement.calls)
 
 
 def metric_predictions(graph: StatementGraph, statement: Statement) -> list[tuple[str, int]]:
