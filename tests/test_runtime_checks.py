@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbextract import context
+from nbextract.context.data import PROFILE_FILE
 from nbextract.runtime import checks, drift
 
 TRAINING = pd.DataFrame(
@@ -29,7 +29,7 @@ STATISTICS = drift.feature_statistics(TRAINING)
 
 
 def test_the_profile_file_is_the_one_the_templates_name():
-    assert checks.PROFILE_FILE == context.PROFILE_FILE
+    assert checks.PROFILE_FILE == PROFILE_FILE
 
 
 # --- validation -------------------------------------------------------------------------------------------------------
