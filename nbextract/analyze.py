@@ -45,10 +45,10 @@ def boundaries(statements: StatementGraph, candidates: list[Candidate]) -> str:
     """The input and output a conversion without flags would take, or why it would stop."""
     options = Options(source=Path(statements.document.path))
     try:
-        wanted = wanted_output(statements, options)
+        wanted = wanted_output(statements, options, candidates)
         if not candidates and wanted is None:
             return ""
-        prediction = find_prediction(statements, options, wanted)
+        prediction = find_prediction(statements, candidates, wanted)
         source = find_input(statements, prediction, options)
     except ConversionError as error:
         return f"boundaries: {error}\n"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 import libcst as cst
 from packaging.requirements import InvalidRequirement, Requirement
@@ -15,6 +16,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from .graph.nodes import import_statement, nodes_of
+
+if TYPE_CHECKING:
+    from .graph.statements import Statement
 
 ALIASES = {"sklearn": "scikit-learn", "cv2": "opencv-python", "PIL": "pillow", "yaml": "pyyaml", "skimage": "scikit-image"}
 NOT_FOR_INFERENCE = {"matplotlib", "seaborn", "IPython", "ipywidgets", "plotly", "tqdm"}
@@ -28,8 +32,11 @@ IMPLYING_ARGUMENTS = {"pandas": ("as_frame", "True")}
 fails without pandas."""
 
 
-def implied_modules(nodes: list[cst.CSTNode]) -> tuple[str, ...]:
-    """The modules of IMPLYING_ARGUMENTS (keyword and the name it is given) that some call of `nodes` needs."""
+def implied_modules(statements: Sequence[Statement]) -> tuple[str, ...]:
+    """The modules of IMPLYING_ARGUMENTS (keyword and the name it is given) that some call of `statements` needs;
+    only statements whose code holds one of the keywords are walked."""
+    keywords = {keyword for keyword, _ in IMPLYING_ARGUMENTS.values()}
+    nodes = [statement.node for statement in statements if any(keyword in statement.code for keyword in keywords)]
     given = {
         (argument.keyword.value, argument.value.value)
         for argument in nodes_of(list(nodes), cst.Arg)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from importlib import metadata
 
-import libcst as cst
 import pytest
 
 from nbextract.convert import convert
@@ -98,7 +97,8 @@ def test_record_pre_checks(record, module, may, package):
     assert (may_list(record, module), lists_package(record, module)) == (may, package)
 
 
-def test_a_call_returning_frames_needs_pandas_though_nothing_imports_it():
+def test_a_call_returning_frames_needs_pandas_though_nothing_imports_it(graph_of):
     """`load_wine(as_frame=True)` fails without pandas in a venv that has only what the code imports."""
-    assert implied_modules([cst.parse_statement("wine = load_wine(as_frame=True)\n")]) == ("pandas",)
-    assert implied_modules([cst.parse_statement("wine = load_wine(as_frame=False)\n")]) == ()
+    assert implied_modules(graph_of("wine = load_wine(as_frame=True)").statements) == ("pandas",)
+    assert implied_modules(graph_of("wine = load_wine(as_frame=False)").statements) == ()
+    assert implied_modules(graph_of("as_frame = True\nwine = load_wine(frame=as_frame)").statements) == ()

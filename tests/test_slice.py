@@ -22,7 +22,7 @@ from nbextract.options import Options
 from nbextract.slice import INFERENCE_STAGES, plan
 from nbextract.slice.answer import scored_answers
 from nbextract.slice.boundaries import find_input
-from nbextract.slice.ranking import find_prediction
+from nbextract.slice.ranking import find_prediction, prediction_candidates
 from nbextract.slice.roles import learned_by_hand
 
 SKLEARN = """\
@@ -1377,7 +1377,8 @@ def test_the_features_side_of_a_split_is_the_input_not_its_labels(graph_of, pair
     and of that array the test side."""
     statements = graph_of(SKLEARN, LOAD, SPLIT, MODEL, FIT, *paired, "y_pred = clf.predict(pairs)")
     options = Options(source=Path("test.py"))
-    assert find_input(statements, find_prediction(statements, options), options).name == "X_test"
+    prediction = find_prediction(statements, prediction_candidates(statements), None)
+    assert find_input(statements, prediction, options).name == "X_test"
 
 
 def test_an_input_changed_in_place_is_taken_as_the_source_leaves_it(planned):

@@ -46,10 +46,9 @@ def build(plan: Plan, code: Code, options: Options) -> TemplateContext:
     source = {"path": document.path, "name": Path(document.path).name, "kind": document.kind, "sha256": document.sha256}
     declared = dependencies.Declared.of(installs(plan), dependency_overrides(Path(document.path).parent))
     inference_imports = [line for stage in code.stages.values() for line in stage.imports] + code.helper_imports
-    nodes = [statement.node for statement in plan.graph.statements]
-    made_with = dependencies.implied_modules([nodes[index] for index in input_makers(plan)])
+    made_with = dependencies.implied_modules([plan.graph.statements[index] for index in input_makers(plan)])
     runtime = dependencies.pinned([*inference_imports, *fitted_state_imports(plan), *input_imports(plan)], ("joblib", *format_modules(plan), *made_with), declared)
-    trained_with = dependencies.implied_modules([nodes[index] for index in plan.train])
+    trained_with = dependencies.implied_modules([plan.graph.statements[index] for index in plan.train])
     training = [req for req in dependencies.pinned(code.train_imports, trained_with, declared) if req not in runtime]
     manifest = {
         "nbextract_version": __version__,

@@ -22,7 +22,7 @@ from .boundaries import conversion_error, find_input, find_output, find_referenc
 from .fates import fates, random_stream_findings
 from .forms import saved_form
 from .plan import PREDICTION_NAME, Artifact, Boundary, ConfigValue, Fate, Plan
-from .ranking import find_prediction, wanted_output
+from .ranking import find_prediction, prediction_candidates, wanted_output
 from .roles import binds_device, is_no_grad_block, is_replayable
 from .slicing import (
     batch_size,
@@ -70,8 +70,9 @@ def reads_unbound_names(result: Plan) -> bool:
 
 def plan_statements(graph: StatementGraph, options: Options) -> Plan:
     statements = graph.statements
-    wanted = wanted_output(graph, options)
-    prediction = find_prediction(graph, options, wanted)
+    candidates = prediction_candidates(graph)
+    wanted = wanted_output(graph, options, candidates)
+    prediction = find_prediction(graph, candidates, wanted)
     output, post = find_output(graph, prediction, wanted)
     source = find_input(graph, prediction, options)
     inference = inference_slice(graph, source, prediction, post)

@@ -49,18 +49,17 @@ class Candidate:
         return self.scored_only, self.kind, -self.statement
 
 
-def find_prediction(graph: StatementGraph, options: Options, wanted: Boundary | None = None) -> int:
+def find_prediction(graph: StatementGraph, candidates: list[Candidate], wanted: Boundary | None) -> int:
     """For a wanted output (`wanted_output`), the best-ranked candidate that feeds it (a model applied before the
     transform that prepared its input), else its own statement; else the last cell tagged nbextract:infer, else the
     best-ranked candidate."""
     if wanted is not None:
         chain = {wanted.statement, *nx.ancestors(graph.graph, wanted.statement)}
-        feeding = [candidate.statement for candidate in prediction_candidates(graph) if candidate.statement in chain]
+        feeding = [candidate.statement for candidate in candidates if candidate.statement in chain]
         return feeding[0] if feeding else wanted.statement
     tagged = [statement.index for statement in graph.statements if statement.tag == Tag.INFER]
     if tagged:
         return tagged[-1]
-    candidates = prediction_candidates(graph)
     if not candidates:
         raise conversion_error(
             graph, "no prediction call found; mark the inference cell with the tag nbextract:infer or pass --output VAR"
@@ -68,7 +67,7 @@ def find_prediction(graph: StatementGraph, options: Options, wanted: Boundary | 
     return candidates[0].statement
 
 
-def wanted_output(graph: StatementGraph, options: Options) -> Boundary | None:
+def wanted_output(graph: StatementGraph, options: Options, candidates: list[Candidate]) -> Boundary | None:
     """The output asked for (--output, bound last by the variable named), else, unless a cell is tagged
     nbextract:infer, the answer of a model written by hand (`hand_written_answer`)."""
     if options.output_var:
@@ -79,11 +78,11 @@ def wanted_output(graph: StatementGraph, options: Options) -> Boundary | None:
         return Boundary(options.output_var, binder, str(graph.statements[binder].origin))
     if any(statement.tag == Tag.INFER for statement in graph.statements):
         return None
-    answer = hand_written_answer(graph)
+    answer = hand_written_answer(graph, candidates)
     return answer.answer if answer else None
 
 
-def hand_written_answer(graph: StatementGraph) -> Scored | None:
+def hand_written_answer(graph: StatementGraph, candidates: list[Candidate]) -> Scored | None:
     """The prediction the source's last evaluation scores, when no predict method and no model call makes it (only
     transforms, or nothing the ranking knows, feed it) and no candidate comes after it: the final answer of a model
     written by hand, which no candidate would find."""
@@ -92,7 +91,6 @@ def hand_written_answer(graph: StatementGraph) -> Scored | None:
         return None
     answer = scored[-1].answer
     chain = {answer.statement, *nx.ancestors(graph.graph, answer.statement)}
-    candidates = prediction_candidates(graph)
     if any(candidate.statement in chain and KINDS[candidate.kind][0] != TRANSFORM for candidate in candidates):
         return None
     if candidates and candidates[0].statement > answer.statement:
@@ -193,7 +191,7 @@ def models_called(statement: Statement, method: str) -> set[str]:
 def describe_candidates(graph: StatementGraph, candidates: list[Candidate]) -> str:
     """The ranking as `nbextract analyze` prints it: one line a candidate, best first, with its reasons, and the
     answer of a model written by hand when there is one, which goes before them."""
-    answer = hand_written_answer(graph)
+    answer = hand_written_answer(graph, candidates)
     chosen = (
         f"output chosen: {answer.answer.name} ({answer.answer.origin}), the prediction scored last (at "
         f"{answer.evaluation}), which no predict method or model call makes: a model written by hand\n"
