@@ -124,10 +124,10 @@ def test_an_input_over_the_memory_bound_is_split_even_for_a_whole_input_model(sk
 
 
 def test_a_torch_model_is_batched_at_the_inference_size_not_the_training_loaders(torch_package):
-    assert torch_package.settings.batch_size == 256, "not BATCH_SIZE = 16 of the training DataLoader"
+    assert torch_package.settings.batch_size == 1024, "not BATCH_SIZE = 16 of the training DataLoader"
     import torch
 
-    assert calls_of(torch_package.batching, torch.zeros(1000, 4), 256) == [256, 256, 256, 232]
+    assert calls_of(torch_package.batching, torch.zeros(3000, 4), 1024) == [1024, 1024, 952]
 
 
 def test_the_joined_batches_are_the_whole_result(torch_package):
