@@ -94,8 +94,10 @@ class Lifter:
         return [self.graph.statements[reader] for reader in sorted(self.graph.graph.successors(statement.index)) if reader in self.train]
 
     def lift(self, node: TopLevel, statement: Statement) -> TopLevel:
-        """The node with its values lifted; visited only when its code may hold one (most statements cannot)."""
-        code = EMPTY_MODULE.code_for_node(node)
+        """The node with its values lifted; visited only when its code may hold one (most statements cannot). The code
+        looked at is the source's: what the rewrites before lifting put in (environment reads, the run-time device)
+        holds nothing to lift, and generating the code of every statement again costs."""
+        code = statement.code
         if statement.literal is NO_LITERAL and not may_lift_argument(code) and not self.quotes_a_neighbour(code):
             return node
         return visited(node, LiftValues(self, statement))

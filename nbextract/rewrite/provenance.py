@@ -26,8 +26,11 @@ def provenance(
         node = visited(node, SecretsFromEnvironment(statement.secrets))
     if device is not None and pins_device(statement):
         node = visited(node, DeviceAtRunTime(device))
+    node = node.with_changes(leading_lines=comment_lines(node))
+    if "#" not in statement.code:  # no comment to leave out: most statements, and walking each costs
+        return node
     comments = WithoutStaleComments()
-    node = visited(node.with_changes(leading_lines=comment_lines(node)), comments)
+    node = visited(node, comments)
     for comment, reason in comments.removed:
         entry = {"origin": str(statement.origin), "comment": redact(comment, statement.secrets), "reason": reason}
         if left_out is not None and entry not in left_out:
