@@ -58,7 +58,7 @@ def convert(options: Options, progress: Progress | None = None, step: StepStarte
 def project_files(data: Mapping[str, Any], options: Options) -> dict[str, str | bytes]:
     """The rendered, formatted project with its manifest, and the training data that travels with it."""
     files: dict[str, str | bytes] = {**bundle.training_data(data["settings"], Path(options.source).parent)}
-    files.update(format.format_files(render.render(data, options.template_dir), data["package"]))
+    files.update(format.format_files(render.render(data, options.template_dir), data["package"], render.runtime_texts()))
     files["nbextract.json"] = json.dumps(data["manifest"], indent=2, default=str) + "\n"
     return files
 

@@ -54,9 +54,12 @@ def black_mode():
     return black.Mode(target_versions={version for version in black.TargetVersion if version.value >= minor})
 
 
-def format_files(files: dict[str, str], package: str) -> dict[str, str]:
-    """Every .py file formatted as the generated project's own `isort --profile black` and `black` would."""
-    python = {path: sorted_imports(text, (package,)) for path, text in files.items() if path.endswith(".py")}
+def format_files(files: dict[str, str], package: str, settled: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Every .py file formatted as the generated project's own `isort --profile black` and `black` would; a file whose
+    text is one of `settled` (texts known to be in that style: the runtime modules a package copies whole) as it is."""
+    python = {
+        path: sorted_imports(text, (package,)) for path, text in files.items() if path.endswith(".py") and text not in settled
+    }
     split = {path: halves(text) for path, text in python.items()}
     pieces = {(path, number): piece for path, parts in split.items() for number, piece in enumerate(parts)}
     formatted = (map_pieces if may_fork(pieces) else map_here)(format_black, pieces)

@@ -64,11 +64,21 @@ def runtime_copier(libraries: frozenset[str]) -> Callable[..., str]:
 def runtime_source(name: str) -> str:
     """The text of a module of nbextract/runtime/ (the generated package's runtime, kept as ordinary Python with its
     own tests), for a template that copies it."""
-    folder = Path(__file__).parent / "runtime"
-    modules = {path.name: path for path in folder.glob("*.py") if path.name != "__init__.py"}
+    modules = runtime_modules()
     if name not in modules:
         raise TemplateError(f"no runtime module {name!r}; there are {', '.join(sorted(modules)) or 'none'}")
     return modules[name].read_text(encoding="utf-8")
+
+
+def runtime_modules() -> dict[str, Path]:
+    folder = Path(__file__).parent / "runtime"
+    return {path.name: path for path in folder.glob("*.py") if path.name != "__init__.py"}
+
+
+def runtime_texts() -> frozenset[str]:
+    """The runtime modules as a template copies them whole: kept in the generated project's black and isort style
+    (tests/test_format.py), so the format stage leaves them as they are."""
+    return frozenset(path.read_text(encoding="utf-8") for path in runtime_modules().values())
 
 
 def package_libraries(context: Mapping[str, Any]) -> frozenset[str]:

@@ -148,3 +148,16 @@ def test_without_forking_too_a_piece_black_cannot_parse_is_formatted_whole(monke
     monkeypatch.setattr(format, "SPLIT_LINES", 5)
     monkeypatch.setattr(format, "may_fork", lambda pieces: False)
     assert format.format_files({"t.py": text}, "pkg") == {"t.py": format.format_python(text, ("pkg",))}
+
+
+@pytest.mark.parametrize("module", sorted(render.runtime_modules()))
+def test_a_runtime_module_is_in_the_generated_projects_style_so_formatting_may_skip_it(module):
+    """format_files leaves the runtime modules a package copies whole as they are (render.runtime_texts): that is only
+    right while each is what isort and black, as the generated project runs them, make of it."""
+    text = render.runtime_modules()[module].read_text(encoding="utf-8")
+    assert format.format_python(text, ("package",)) == text
+
+
+def test_a_settled_text_is_left_as_it_is_and_the_rest_formatted():
+    files = {"a.py": "x=1\n", "b.py": "y=2\n", "README.md": "x=1\n"}
+    assert format.format_files(files, "package", frozenset({"y=2\n"})) == {"a.py": "x = 1\n", "b.py": "y=2\n", "README.md": "x=1\n"}

@@ -190,7 +190,8 @@ def commit(settings, written_at: float | None = None) -> str:
     files = manifest_entries(staging)
     version = version_name(files, time.time() if written_at is None else written_at)
     manifest = {"version": version, "python": platform.python_version(), "files": files}
-    if version_of(root) not in ("", version):  # the same set trained again within a second replaces itself
+    # the same set trained again within a second replaces itself
+    if version_of(root) not in ("", version):
         archive(root)
     for entry in files:
         target = root / entry["path"]
