@@ -1,4 +1,4 @@
-"""Formatting a large project in two halves (one in a forked child) gives the same text as formatting each file whole."""
+"""Formatting a large project in pieces (shared with a forked child) gives the same text as formatting each file whole."""
 
 from __future__ import annotations
 
@@ -29,21 +29,21 @@ def whole(files: dict[str, str], package: str) -> dict[str, str]:
     return {path: format.format_python(text, (package,)) if path.endswith(".py") else text for path, text in files.items()}
 
 
-def test_a_large_research_notebook_formats_in_halves_as_it_does_whole(tmp_path, monkeypatch):
+def test_a_large_research_notebook_formats_in_pieces_as_it_does_whole(tmp_path, monkeypatch):
     source = tmp_path / "research.ipynb"
     gen_notebook.write_notebook(source, 400, seed=3)
     files, package = rendered(source, tmp_path)
-    monkeypatch.setattr(format, "SPLIT_LINES", 200)
-    assert len(format.halves(format.sorted_imports(files["training/train.py"], (package,)))) == 2
+    monkeypatch.setattr(format, "PIECE_LINES", 100)
+    assert len(format.pieces_of(format.sorted_imports(files["training/train.py"], (package,)))) > 2
     assert format.format_files(files, package) == whole(files, package)
 
 
 @pytest.mark.parametrize("sample", SAMPLES)
-def test_every_sample_formats_in_halves_as_it_does_whole(tmp_path, monkeypatch, sample):
-    """With the threshold at a few lines every training script is cut: each sample's code, unformatted research
+def test_every_sample_formats_in_pieces_as_it_does_whole(tmp_path, monkeypatch, sample):
+    """With the threshold at a few lines every training script is cut into many pieces: each sample's code, unformatted research
     code included, comes out as black formats the whole file."""
     files, package = rendered(ROOT / "sample_notebooks" / sample, tmp_path)
-    monkeypatch.setattr(format, "SPLIT_LINES", 10)
+    monkeypatch.setattr(format, "PIECE_LINES", 5)
     assert format.format_files(files, package) == whole(files, package)
 
 
@@ -51,7 +51,7 @@ def test_in_a_threaded_process_nothing_forks_and_the_result_is_the_same(tmp_path
     source = tmp_path / "research.ipynb"
     gen_notebook.write_notebook(source, 200, seed=5)
     files, package = rendered(source, tmp_path)
-    monkeypatch.setattr(format, "SPLIT_LINES", 100)
+    monkeypatch.setattr(format, "PIECE_LINES", 50)
     forks = []
     monkeypatch.setattr(format, "map_pieces", lambda *args: forks.append(args))
     results = {}
@@ -93,21 +93,32 @@ def test_seams_are_only_where_black_carries_nothing_across(middle, is_seam):
 
 
 @pytest.mark.parametrize("middle", [case for case, _ in SEAM_CASES.values()], ids=SEAM_CASES.keys())
-def test_halves_format_as_the_whole_file_does_or_fall_back_to_it(middle, monkeypatch):
+def test_pieces_format_as_the_whole_file_does_or_fall_back_to_it(middle, monkeypatch):
     text = MAIN.format(middle=middle)
-    monkeypatch.setattr(format, "SPLIT_LINES", 5)
+    monkeypatch.setattr(format, "PIECE_LINES", 2)
     monkeypatch.setattr(format, "may_fork", lambda pieces: True)
     assert format.format_files({"t.py": text}, "pkg") == {"t.py": format.format_python(text, ("pkg",))}
+
+
+def test_a_long_file_is_cut_into_pieces_of_at_least_piece_lines_each_under_its_functions_header(monkeypatch):
+    middle = "\n".join(f"    # cell {cell}, line 1\n    v{cell} = {cell}" for cell in range(2, 9))
+    text = MAIN.format(middle=middle)
+    monkeypatch.setattr(format, "PIECE_LINES", 3)
+    pieces = format.pieces_of(text)
+    assert len(pieces) > 2
+    assert all(piece.startswith("def main():\n") for piece in pieces[1:])
+    assert all(piece.count("\n") >= 3 for piece in pieces)
+    assert pieces[0] + "".join(piece.partition("\n")[2] for piece in pieces[1:]) == text
 
 
 def test_a_piece_black_cannot_parse_is_formatted_whole(monkeypatch):
     """A provenance-like line inside a string is a seam by its looks; the half that ends inside the string does not
     parse, so that file is formatted whole."""
     text = MAIN.format(middle='    s = """\n    b = 1\n    # cell 2, line 1\n    c = 2\n    """')
-    monkeypatch.setattr(format, "SPLIT_LINES", 5)
+    monkeypatch.setattr(format, "PIECE_LINES", 2)
     monkeypatch.setattr(format, "may_fork", lambda pieces: True)
-    pieces = format.halves(format.sorted_imports(text, ("pkg",)))
-    assert len(pieces) == 2
+    pieces = format.pieces_of(format.sorted_imports(text, ("pkg",)))
+    assert len(pieces) >= 2
     assert format.format_files({"t.py": text}, "pkg") == {"t.py": format.format_python(text, ("pkg",))}
 
 
@@ -145,7 +156,7 @@ def test_an_interrupted_parent_ends_its_child_and_collects_it(monkeypatch):
 
 def test_without_forking_too_a_piece_black_cannot_parse_is_formatted_whole(monkeypatch):
     text = MAIN.format(middle='    s = """\n    b = 1\n    # cell 2, line 1\n    c = 2\n    """')
-    monkeypatch.setattr(format, "SPLIT_LINES", 5)
+    monkeypatch.setattr(format, "PIECE_LINES", 2)
     monkeypatch.setattr(format, "may_fork", lambda pieces: False)
     assert format.format_files({"t.py": text}, "pkg") == {"t.py": format.format_python(text, ("pkg",))}
 
