@@ -156,6 +156,43 @@ def test_a_package_converted_with_skops_loads_its_model_through_skops_and_predic
     assert "model.skops: sha256 differs from the manifest" in refused.stderr.strip().splitlines()[-1]
 
 
+CLIPPED_IRIS = """\
+import numpy as np
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+
+def clipped(values):
+    return np.clip(values, 0, 6)
+
+
+X, y = load_iris(return_X_y=True)
+X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+clf = make_pipeline(FunctionTransformer(clipped), LogisticRegression(max_iter=300)).fit(X_train, y_train)
+y_pred = clf.predict(X_test)
+"""
+
+
+def test_a_skops_package_whose_model_holds_a_function_of_the_source_saves_it_with_joblib_and_predicts(tmp_path):
+    """The fallback through the package: training says why in one line, the manifest names clf.joblib, loading follows it."""
+    source = tmp_path / "clipped_iris.py"
+    source.write_text(CLIPPED_IRIS)
+    values: dict = {}
+    exec(compile(CLIPPED_IRIS, str(source), "exec"), values)
+    out = tmp_path / "out"
+    run([str(BIN / "nbextract"), "convert", str(source), "-o", str(out), "--skops"], tmp_path)
+    training = run([sys.executable, "training/train.py"], out)
+    why = "clf.skops: saved as clf.joblib with joblib, not skops: type clipped_iris.helpers.clipped is not from sklearn, numpy, scipy"
+    assert why in training.stderr.splitlines()
+    files = {entry["path"]: entry["format"] for entry in json.loads((out / "artifacts" / "manifest.json").read_text())["files"]}
+    assert files["clf.joblib"] == "joblib" and "clf.skops" not in files and not (out / "artifacts" / "clf.skops").exists()
+    result, _ = predicted(out, "clipped_iris", values["X_test"], tmp_path / "elsewhere")
+    assert_equivalent(result, values["y_pred"], floats=False)
+
+
 def training_data(readme: str) -> list[str]:
     """The files the README's "Training data" section says to put in the project (first column of its table)."""
     if "## Training data" not in readme:
