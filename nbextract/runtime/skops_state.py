@@ -6,9 +6,10 @@ not load without being told to trust them. When each of them comes from a module
 TRUSTED_MODULES (the scientific stack the package already requires), the file stays and
 its manifest entry lists them as "trusted"; loading passes exactly that list to
 skops.io.load, after the set's sha256 check. When the dump raises, or a type comes from
-anywhere else (a class or function of the source, a lambda, pandas), the file is removed
-and the value saved beside it with joblib (VAR.joblib), with one warning line saying which
-type and why (logged: on stderr when training configures no logging). Loading follows the manifest: the entry of VAR.skops, else of VAR.joblib.
+anywhere else (a class or function of the source, pandas), the file is removed and the
+value saved beside it with joblib (VAR.joblib), with one warning line saying which type
+and why (logged: on stderr when training configures no logging). Loading follows the
+manifest: the entry of VAR.skops, else the one of VAR.joblib.
 """
 
 from __future__ import annotations
