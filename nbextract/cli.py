@@ -100,10 +100,11 @@ def graph(source: str, fmt: str) -> None:
 @click.option("--output", "output_var", metavar="VAR", help="The final output variable.")
 @click.option("--execute", is_flag=True, help="Run the source once: keep its fitted state, record golden examples and an input spec, benchmark.")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option("--skops", is_flag=True, help="Save scikit-learn fitted state with skops.io (loading runs no code) where its types allow, joblib otherwise.")
 @click.option("--template-dir", type=click.Path(file_okay=False, exists=True, path_type=str), help="Templates that replace the built-in ones.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True, help="Worker processes for several sources (0: one per core).")
 @reported
-def convert(sources, out, name, input_var, output_var, execute, force, template_dir, jobs) -> None:
+def convert(sources, out, name, input_var, output_var, execute, force, skops, template_dir, jobs) -> None:
     """Convert notebooks or scripts into inference packages with a training script.
 
     SOURCE is a notebook, a script or a folder; a folder brings its notebooks and percent-format scripts (not its plain
@@ -124,6 +125,7 @@ def convert(sources, out, name, input_var, output_var, execute, force, template_
         output_var=output_var,
         execute=execute,
         force=force,
+        skops=skops,
         template_dir=Path(template_dir) if template_dir else None,
     )
     if len(sources) == 1 and not os.path.isdir(options.source):  # False for a name too long, as for a file

@@ -30,6 +30,9 @@ class Options:
     execute: bool = False
     force: bool = False
     template_dir: Path | None = None
+    skops: bool = False
+    """Whether scikit-learn fitted state that would be joblib is saved with skops.io (loading runs no code) where its
+    types allow; opt-in because loading through skops takes seconds where joblib takes a fraction of one."""
     root: Path | None = None
     """The folder OUT must stay inside when it is written (the Jupyter server's root); None on the command line."""
 

@@ -98,6 +98,7 @@ class Format(StrEnum):
     """How a piece of fitted state is saved (`Artifact.format`)."""
 
     JOBLIB = "joblib"
+    SKOPS = "skops"
     TORCH = "torch"
     STATE_DICT = "state_dict"
     PRETRAINED = "pretrained"

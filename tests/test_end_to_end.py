@@ -68,34 +68,57 @@ def workspace(tmp_path_factory) -> Path:
     return sample_copies(tmp_path_factory.mktemp("e2e"))
 
 
+def source_values(case: dict, workspace: Path) -> dict:
+    """The input and output values of the sample's own run, captured (once) from its copy in run/."""
+    original = workspace / "run" / case["file"]
+    captured = workspace / f"{original.stem}.pickle"
+    if not captured.exists():
+        capture = [sys.executable, str(ROOT / "tests" / "capture_source.py"), str(original), str(captured)]
+        run([*capture, case["input"], case["output"]], original.parent)
+    with open(captured, "rb") as handle:
+        return pickle.load(handle)
+
+
+def trained(source: Path, out: Path, workspace: Path, *flags: str) -> None:
+    """`source` converted into `out` (with `flags`), given its training data and trained by its own script."""
+    run([str(BIN / "nbextract"), "convert", str(source), "-o", str(out), "--force", *flags], workspace)
+    put_training_data(out, source.parent)
+    if (out / "training" / "train.py").exists():
+        run([sys.executable, "training/train.py"], out)
+
+
+def predicting(out: Path, name: str, value, elsewhere: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    """`Predictor.from_config().predict(value)` of the package in `out`, in a fresh process started in `elsewhere`
+    (batches of 7 rows); the process and its environment. Its result is in elsewhere/result.pickle."""
+    elsewhere.mkdir(exist_ok=True)
+    with open(elsewhere / "input.pickle", "wb") as handle:
+        pickle.dump(value, handle)
+    env = {**os.environ, "PYTHONPATH": str(out / "src"), f"{name.upper()}_BATCH_SIZE": "7"}
+    args = [sys.executable, "-c", PREDICT, name, "input.pickle", "result.pickle"]
+    return subprocess.run(args, cwd=elsewhere, capture_output=True, text=True, env=env, timeout=600), env
+
+
+def predicted(out: Path, name: str, value, elsewhere: Path) -> tuple[object, dict]:
+    """What the package in `out` predicts for `value` in a fresh process, and the environment it ran with."""
+    result, env = predicting(out, name, value, elsewhere)
+    assert result.returncode == 0, f"predicting failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    with open(elsewhere / "result.pickle", "rb") as handle:
+        return pickle.load(handle), env
+
+
 @pytest.mark.parametrize("case", SAMPLE_CASES, ids=[case["file"] for case in SAMPLE_CASES])
 def test_convert_train_predict_equals_source(case, workspace):
-    original = workspace / "run" / case["file"]
     source = workspace / "samples" / case["file"]
     name = source.stem
     out = workspace / "out" / name
-    captured = workspace / f"{name}.pickle"
-    capture = [sys.executable, str(ROOT / "tests" / "capture_source.py"), str(original), str(captured)]
-    run([*capture, case["input"], case["output"]], original.parent)
-    with open(captured, "rb") as handle:
-        values = pickle.load(handle)
+    values = source_values(case, workspace)
 
-    run([str(BIN / "nbextract"), "convert", str(source), "-o", str(out), "--force"], workspace)
+    trained(source, out, workspace)
     manifest = json.loads((out / "nbextract.json").read_text())
     assert manifest["inputs"][0]["name"] == case["input"]
     assert manifest["outputs"][0]["name"] == case["output"]
 
-    put_training_data(out, source.parent)
-    if (out / "training" / "train.py").exists():
-        run([sys.executable, "training/train.py"], out)
-    elsewhere = workspace / f"elsewhere-{name}"
-    elsewhere.mkdir(exist_ok=True)
-    with open(elsewhere / "input.pickle", "wb") as handle:
-        pickle.dump(values[case["input"]], handle)
-    env = {**os.environ, "PYTHONPATH": str(out / "src"), f"{name.upper()}_BATCH_SIZE": "7"}
-    run([sys.executable, "-c", PREDICT, name, "input.pickle", "result.pickle"], elsewhere, env)
-    with open(elsewhere / "result.pickle", "rb") as handle:
-        result = pickle.load(handle)
+    result, env = predicted(out, name, values[case["input"]], workspace / f"elsewhere-{name}")
     assert_equivalent(result, values[case["output"]], case.get("float_output", False), case.get("rtol", 1e-6))
 
     check_generated_source(out / "src" / name)
@@ -104,6 +127,70 @@ def test_convert_train_predict_equals_source(case, workspace):
     run([str(BIN / "black"), "--check", "--quiet", "."], out)
     run([str(BIN / "isort"), "--check-only", "--profile", "black", "--quiet", "."], out)
     run([str(BIN / "pylint"), "-E", "--disable=import-error", "src", "training"], out, env)
+
+
+def test_a_package_converted_with_skops_loads_its_model_through_skops_and_predicts_what_the_source_computed(workspace):
+    case = next(case for case in SAMPLE_CASES if case["file"] == "churn_column_transformer.ipynb")
+    source = workspace / "samples" / case["file"]
+    name, out = source.stem, workspace / "out-skops" / source.stem
+    values = source_values(case, workspace)
+
+    trained(source, out, workspace, "--skops")
+    described = json.loads((out / "nbextract.json").read_text())["artifacts"]
+    assert described == [{"variable": "model", "path": "artifacts/model.skops", "format": "skops"}]
+    assert "skops==" in (out / "pyproject.toml").read_text()
+    entry = {entry["path"]: entry for entry in json.loads((out / "artifacts" / "manifest.json").read_text())["files"]}["model.skops"]
+    assert entry["format"] == "skops" and entry["trusted"] == ["numpy.dtype"] and "skops" in entry["libraries"]
+    assert not (out / "artifacts" / "model.joblib").exists()
+
+    result, env = predicted(out, name, values[case["input"]], workspace / f"elsewhere-skops-{name}")
+    assert_equivalent(result, values[case["output"]], case.get("float_output", False))
+    check_generated_source(out / "src" / name)
+    run([str(BIN / "pylint"), "-E", "--disable=import-error", "src", "training"], out, env)
+
+    content = bytearray((out / "artifacts" / "model.skops").read_bytes())
+    content[len(content) // 2] ^= 1
+    (out / "artifacts" / "model.skops").write_bytes(bytes(content))
+    refused, _ = predicting(out, name, values[case["input"]], workspace / f"elsewhere-skops-{name}")
+    assert refused.returncode != 0
+    assert "model.skops: sha256 differs from the manifest" in refused.stderr.strip().splitlines()[-1]
+
+
+CLIPPED_IRIS = """\
+import numpy as np
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+
+def clipped(values):
+    return np.clip(values, 0, 6)
+
+
+X, y = load_iris(return_X_y=True)
+X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+clf = make_pipeline(FunctionTransformer(clipped), LogisticRegression(max_iter=300)).fit(X_train, y_train)
+y_pred = clf.predict(X_test)
+"""
+
+
+def test_a_skops_package_whose_model_holds_a_function_of_the_source_saves_it_with_joblib_and_predicts(tmp_path):
+    """The fallback through the package: training says why in one line, the manifest names clf.joblib, loading follows it."""
+    source = tmp_path / "clipped_iris.py"
+    source.write_text(CLIPPED_IRIS)
+    values: dict = {}
+    exec(compile(CLIPPED_IRIS, str(source), "exec"), values)
+    out = tmp_path / "out"
+    run([str(BIN / "nbextract"), "convert", str(source), "-o", str(out), "--skops"], tmp_path)
+    training = run([sys.executable, "training/train.py"], out)
+    why = "clf.skops: saved as clf.joblib with joblib, not skops: type clipped_iris.helpers.clipped is not from sklearn, numpy, scipy"
+    assert why in training.stderr.splitlines()
+    files = {entry["path"]: entry["format"] for entry in json.loads((out / "artifacts" / "manifest.json").read_text())["files"]}
+    assert files["clf.joblib"] == "joblib" and "clf.skops" not in files and not (out / "artifacts" / "clf.skops").exists()
+    result, _ = predicted(out, "clipped_iris", values["X_test"], tmp_path / "elsewhere")
+    assert_equivalent(result, values["y_pred"], floats=False)
 
 
 def training_data(readme: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -242,8 +243,8 @@ def test_template_linked_from_outside_its_folder_is_refused(tmp_path, source, ca
     assert not out.exists()
 
 
-def converted_files(source: Path, out: Path) -> dict[str, str]:
-    assert main(["convert", str(source), "-o", str(out)]) == 0
+def converted_files(source: Path, out: Path, *flags: str) -> dict[str, str]:
+    assert main(["convert", str(source), "-o", str(out), *flags]) == 0
     return {path.relative_to(out).as_posix(): path.read_text() for path in out.rglob("*") if path.is_file()}
 
 
@@ -255,6 +256,26 @@ def test_the_installed_package_carries_its_config_and_artifacts_and_training_run
     assert 'BUNDLED = PACKAGE_DIR / "bundled"' in files["src/iris_model/config.py"]
     assert "chdir" not in files["training/train.py"] and "workdir" not in files["config.toml"]
     assert "artifacts" not in files[".gitignore"] and "COPY artifacts" in files["Dockerfile"]
+
+
+SAVED_FORMS = [
+    ("joblib", [], "artifacts/clf.joblib", "joblib"),
+    ("skops", ["--skops"], "artifacts/clf.skops", "skops"),
+]
+
+
+@pytest.mark.parametrize("flags, path, kind", [case[1:] for case in SAVED_FORMS], ids=[case[0] for case in SAVED_FORMS])
+def test_skops_is_the_format_of_joblib_state_only_when_asked_and_only_then_a_dependency(tmp_path, source, flags, path, kind):
+    """Issue 22: --skops turns what would be joblib into skops; the package holds skops_state.py and requires skops
+    only then, and nothing else of it names skops."""
+    files = converted_files(source, tmp_path / "out", *flags)
+    manifest = json.loads(files["nbextract.json"])
+    assert manifest["artifacts"] == [{"variable": "clf", "path": path, "format": kind}]
+    asked = bool(flags)
+    assert ("src/iris_model/skops_state.py" in files) is asked
+    assert ('"skops==' in files["pyproject.toml"]) is asked
+    assert ("skops" in files["src/iris_model/model.py"]) is asked
+    assert ("skops" in files["README.md"]) is asked and ("skops" in files["CONVERSION.md"]) is asked
 
 
 def test_config_has_serving_and_training_tables_and_no_device_without_torch(tmp_path, source):

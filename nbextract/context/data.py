@@ -42,7 +42,7 @@ class TemplateContext(Mapping[str, Any]):
     manifest: dict = variable("the content of nbextract.json")
     version: str = variable("the nbextract version that generated the project", __version__)
     python_version: str = variable("major.minor of the Python that ran the conversion", PYTHON_VERSION)
-    artifacts: list[dict] = variable("fitted state: variable, path, format (joblib, torch, state_dict, pretrained), module, origin", factory=list)
+    artifacts: list[dict] = variable("fitted state: variable, path, format (joblib, skops, torch, state_dict, pretrained), module, origin", factory=list)
     secrets: list[dict] = variable("env, kind and origin of each secret the source held (never its value)", factory=list)
     train_uses_secrets: bool = variable("whether training/train.py reads a secret from the environment", False)
     read_secrets: list[str] = variable("the secret environment variables the package or training/train.py reads", factory=list)
@@ -184,6 +184,11 @@ class TemplateContext(Mapping[str, Any]):
     def rebuilt_modules(self) -> list[str]:
         """the classes (from helpers.py) of the state_dict artifacts, each once, sorted"""
         return once_sorted(artifact["module"] for artifact in self.rebuilt_artifacts)
+
+    @cached_property
+    def skops_artifacts(self) -> bool:
+        """whether a fitted state is saved with skops.io (--skops): the package holds skops_state.py and requires skops"""
+        return any(artifact["format"] == "skops" for artifact in self.artifacts)
 
     @cached_property
     def pretrained_artifacts(self) -> list[dict]:

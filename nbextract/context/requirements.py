@@ -11,6 +11,9 @@ from ..slice import Plan
 from ..vocabulary import Format
 
 
+FORMAT_MODULES = {Format.STATE_DICT: "safetensors", Format.SKOPS: "skops"}
+
+
 def installs(plan: Plan) -> list[str]:
     """The requirements the source's `!pip install` lines name."""
     return [word for decision in plan.graph.magics if decision.action == "dependency" for word in decision.detail.split()]
@@ -18,8 +21,9 @@ def installs(plan: Plan) -> list[str]:
 
 def format_modules(plan: Plan) -> tuple[str, ...]:
     """Libraries the artifacts' formats are written and read with, beside the fitted state's own (safetensors for a
-    state_dict's weights)."""
-    return ("safetensors",) if any(artifact.format == Format.STATE_DICT for artifact in plan.artifacts) else ()
+    state_dict's weights, skops for skops files)."""
+    formats = {artifact.format for artifact in plan.artifacts}
+    return tuple(module for format_, module in FORMAT_MODULES.items() if format_ in formats)
 
 
 def fitted_state_imports(plan: Plan) -> list[str]:

@@ -30,6 +30,7 @@ STAGING_PREFIX = ".staging-"
 CHUNK = 1 << 20
 FORMAT_WRITERS = {
     "joblib": ("joblib",),
+    "skops": ("skops",),
     "torch": ("torch",),
     "state_dict": ("torch",),
     "safetensors": ("safetensors", "torch"),
@@ -151,8 +152,9 @@ def staged(settings):
     )
 
 
-def record(settings, path: Path, kind: str, value: object) -> None:
-    """Note, in the staging folder, the format of a file (or folder) just written and the libraries that wrote it."""
+def record(settings, path: Path, kind: str, value: object, **details) -> None:
+    """Note, in the staging folder, the format of a file (or folder) just written, the libraries that wrote it and
+    the `details` its manifest entry keeps (the types a skops file is loaded trusting)."""
     staging = Path(settings.artifacts_dir)
     notes_file = staging / WRITTEN
     notes = (
@@ -161,7 +163,7 @@ def record(settings, path: Path, kind: str, value: object) -> None:
         else {}
     )
     relative = path.relative_to(staging).as_posix()
-    notes[relative] = {"format": kind, "libraries": libraries(kind, value)}
+    notes[relative] = {"format": kind, "libraries": libraries(kind, value), **details}
     notes_file.write_text(json.dumps(notes, indent=2) + "\n", encoding="utf-8")
 
 
@@ -203,7 +205,7 @@ def commit(settings, written_at: float | None = None) -> str:
 
 
 def manifest_entries(staging: Path) -> list[dict]:
-    """path, sha256, size, format and libraries of each staged file, by path."""
+    """path, sha256, size, format, libraries and the noted details of each staged file, by path."""
     notes_file = staging / WRITTEN
     notes = (
         json.loads(notes_file.read_text(encoding="utf-8"))
@@ -227,8 +229,9 @@ def manifest_entries(staging: Path) -> list[dict]:
                 "path": relative,
                 "sha256": sha256_of(path),
                 "size": path.stat().st_size,
-                "format": note["format"] if note else path.suffix.lstrip(".") or "file",
-                "libraries": note["libraries"] if note else {},
+                "format": path.suffix.lstrip(".") or "file",
+                "libraries": {},
+                **(note or {}),
             }
         )
     return entries

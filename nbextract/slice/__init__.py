@@ -78,7 +78,7 @@ def plan_statements(graph: StatementGraph, options: Options) -> Plan:
     inference = inference_slice(graph, source, prediction, post)
     stages = split_stages(statements, inference, prediction, post)
     outside = external_reads(graph, inference, source)
-    artifacts = [saved_form(graph, artifact) for artifact in outside.artifacts.values()]
+    artifacts = [saved_form(graph, artifact, options.skops) for artifact in outside.artifacts.values()]
     config, helpers = list(outside.config.values()), sorted(outside.helpers)
     train = training_slice(graph, artifacts)
     result = Plan(

@@ -11,8 +11,9 @@ from .plan import Artifact
 from .roles import construction, made_with_torch, module_class
 
 
-def saved_form(graph: StatementGraph, artifact: Artifact) -> Artifact:
-    """How an artifact is saved, from the call that made it and from what it is computed with."""
+def saved_form(graph: StatementGraph, artifact: Artifact, skops: bool = False) -> Artifact:
+    """How an artifact is saved, from the call that made it and from what it is computed with; what would be joblib is
+    skops when `skops` (--skops) asks for it."""
     made = construction(graph, artifact.variable, artifact.statement)
     maker = graph.statements[made].made_by[artifact.variable] if made is not None else ""
     module = module_class(graph, made, maker) if made is not None else None
@@ -22,4 +23,4 @@ def saved_form(graph: StatementGraph, artifact: Artifact) -> Artifact:
         return replace(artifact, format=Format.PRETRAINED, module=maker.removesuffix(knowledge.PRETRAINED_SUFFIX), construction=made)
     if made_with_torch(graph, artifact.statement):
         return replace(artifact, format=Format.TORCH)
-    return artifact
+    return replace(artifact, format=Format.SKOPS) if skops else artifact

@@ -19,12 +19,13 @@ class Boundary:
     origin: str
 
 
-ARTIFACT_SUFFIXES = {Format.JOBLIB: ".joblib", Format.TORCH: ".pt", Format.STATE_DICT: "", Format.PRETRAINED: ""}
+ARTIFACT_SUFFIXES = {Format.JOBLIB: ".joblib", Format.SKOPS: ".skops", Format.TORCH: ".pt", Format.STATE_DICT: "", Format.PRETRAINED: ""}
 
 
 @dataclass(frozen=True)
 class Artifact:
-    """Fitted state and how it is saved: joblib; torch (torch.save of the object, tensors and whole models);
+    """Fitted state and how it is saved: joblib; skops (with --skops: skops.io where the value's types allow, else
+    joblib beside it, decided when training saves it); torch (torch.save of the object, tensors and whole models);
     state_dict (a folder: the weights of a model class of the source as safetensors, rebuilt from `module` with the
     constructor arguments that training records at `construction`); pretrained (a Hugging Face folder written by save_pretrained, loaded by `module`)."""
 
