@@ -154,7 +154,8 @@ def staged(settings):
 
 def record(settings, path: Path, kind: str, value: object, **details) -> None:
     """Note, in the staging folder, the format of a file (or folder) just written, the libraries that wrote it and
-    the `details` its manifest entry keeps (the types a skops file is loaded trusting)."""
+    the `details` its manifest entry keeps (the types a skops file is loaded trusting).
+    """
     staging = Path(settings.artifacts_dir)
     notes_file = staging / WRITTEN
     notes = (
