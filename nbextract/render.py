@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 import traceback
@@ -67,18 +68,20 @@ def runtime_source(name: str) -> str:
     modules = runtime_modules()
     if name not in modules:
         raise TemplateError(f"no runtime module {name!r}; there are {', '.join(sorted(modules)) or 'none'}")
-    return modules[name].read_text(encoding="utf-8")
+    return modules[name]
 
 
-def runtime_modules() -> dict[str, Path]:
+@functools.cache
+def runtime_modules() -> dict[str, str]:
+    """File name -> text of each runtime module, read once a process (a batch conversion renders many projects)."""
     folder = Path(__file__).parent / "runtime"
-    return {path.name: path for path in folder.glob("*.py") if path.name != "__init__.py"}
+    return {path.name: path.read_text(encoding="utf-8") for path in folder.glob("*.py") if path.name != "__init__.py"}
 
 
 def runtime_texts() -> frozenset[str]:
     """The runtime modules as a template copies them whole: kept in the generated project's black and isort style
     (tests/test_format.py), so the format stage leaves them as they are."""
-    return frozenset(path.read_text(encoding="utf-8") for path in runtime_modules().values())
+    return frozenset(runtime_modules().values())
 
 
 def package_libraries(context: Mapping[str, Any]) -> frozenset[str]:

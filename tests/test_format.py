@@ -165,7 +165,7 @@ def test_without_forking_too_a_piece_black_cannot_parse_is_formatted_whole(monke
 def test_a_runtime_module_is_in_the_generated_projects_style_so_formatting_may_skip_it(module):
     """format_files leaves the runtime modules a package copies whole as they are (render.runtime_texts): that is only
     right while each is what isort and black, as the generated project runs them, make of it."""
-    text = render.runtime_modules()[module].read_text(encoding="utf-8")
+    text = render.runtime_modules()[module]
     assert format.format_python(text, ("package",)) == text
 
 
