@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import bundle, context, execute, format, graph, magics, read, render, rewrite, slice, write
-from .errors import ConversionError
+from .errors import ConversionError, ReadError
 from .graph import StatementGraph
 from .options import Options
 from .vocabulary import Step
@@ -31,6 +31,13 @@ StepStarted = Callable[[Step], None]
 
 
 def convert(options: Options, progress: Progress | None = None, step: StepStarted = lambda _: None) -> Result:
+    try:
+        return converted(options, progress, step)
+    except RecursionError:  # the graph walks trees without recursing through libcst's copies; the codemods do not
+        raise ReadError("code nested too deeply to convert", path=str(options.source)) from None
+
+
+def converted(options: Options, progress: Progress | None, step: StepStarted) -> Result:
     out = options.out_dir
     write.check_target(out, options.force)
     step(Step.READ)

@@ -19,6 +19,7 @@ from libcst.metadata import PositionProvider
 from .document import Cell, Document
 from .errors import ReadError
 from .secrets import scan_literal
+from .traversal import read_only_visits
 from .vocabulary import Action
 
 UNWRAPPED_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
@@ -63,7 +64,8 @@ class CodeCell:
 
 
 def normalise(document: Document) -> list[CodeCell]:
-    cells = [normalise_cell(cell) for cell in document.code_cells]
+    with read_only_visits():  # positions of magics as deep as the statement graph analyses
+        cells = [normalise_cell(cell) for cell in document.code_cells]
     for cell in cells:
         refuse_too_deep(document, cell)
     return cells

@@ -69,6 +69,11 @@ FAILING = {
         "deep.ipynb", notebook(IMPORTS, TRAIN, deep_brackets(3000), PREDICT), 2, ", cell 3, line 1: syntax error: too many nested"
     ),
     "deep-operator-chain": ("chain.py", f"{SCRIPT}x = {'not ' * 20000}1\n", 2, "code nested too deeply to analyse"),
+    "chain-the-graph-takes-but-codemods-cannot": (
+        "sum.py", f"{IMPORTS}\n\n{TRAIN}\nX_new = X[100:] * ({' + '.join(['1'] * 400)})\ny_pred = clf.predict(X_new)\n",
+        2,
+        "code nested too deeply to convert",
+    ),
     "deep-json-notebook": (
         "deepjson.ipynb",
         '{"nbformat": 4, "nbformat_minor": 5, "cells": [], "metadata": {"a": ' + "[" * 100_000 + "]" * 100_000 + "}}",

@@ -17,6 +17,7 @@ from __future__ import annotations
 from ..document import Document
 from ..errors import ReadError
 from ..magics import CodeCell
+from ..traversal import read_only_visits
 from ..vocabulary import FindingKind
 from .facts import Facts, collect_facts
 from .link import link
@@ -31,7 +32,8 @@ __all__ = ["NO_LITERAL", "Facts", "Finding", "Statement", "StatementGraph", "bui
 def build(document: Document, cells: list[CodeCell]) -> StatementGraph:
     refuse_huge_cells(document)
     try:
-        return build_graph(document, cells)
+        with read_only_visits():
+            return build_graph(document, cells)
     except RecursionError:  # libcst's visitors recurse: `1 + 1 + ...` of a few hundred terms is too deep for them
         raise ReadError("code nested too deeply to analyse", path=document.path) from None
 

@@ -1,0 +1,159 @@
+"""Read-only walks of libcst trees.
+
+libcst visits a node by rebuilding it from its visited children, for a CSTVisitor too, which changes nothing and drops
+the copies (libcst's own `CSTNode.visit` says "TODO: provide traversal where children are not replaced"). Building and
+validating those copies was about a quarter of the statement graph's time: libcst's ScopeProvider and
+ExpressionContextProvider and our facts walk each visit every node of the source.
+
+While `read_only_visits()` is active, a CSTVisitor walks the tree as it is: the same callbacks in the same order, on
+the same nodes, without copies. The order of each class's children is read once from libcst's own
+`_visit_and_replace_children` (a recording visitor that does not descend); a class whose order one node cannot show
+(a child field it skips when empty, as an f-string's format spec) keeps libcst's walk. Transformers keep libcst's walk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import libcst as cst
+from libcst import CSTNode, FlattenSentinel, MaybeSentinel, RemovalSentinel
+
+LIBCST_VISIT = CSTNode.visit
+DEFAULT_VISIT_ATTRIBUTE = cst.CSTVisitor.on_visit_attribute
+DEFAULT_LEAVE_ATTRIBUTE = cst.CSTVisitor.on_leave_attribute
+
+Plan = tuple[tuple[str, bool, bool], ...]
+"""(field, call on_visit_attribute, call on_leave_attribute) for each child field of a class, in visiting order."""
+
+CHILD_FIELDS: dict[type, tuple[str, ...] | None] = {}
+"""The child fields of each node class in libcst's visiting order; None for a class that keeps libcst's walk."""
+PLANS: dict[tuple[type, type], Plan | None] = {}
+READ_ONLY: dict[type, bool] = {}
+
+lock = threading.Lock()
+active = 0
+
+
+@contextmanager
+def read_only_visits() -> Iterator[None]:
+    """Within this block (and every block nested in it, in any thread), visitors walk trees without copying them."""
+    global active
+    with lock:
+        active += 1
+        CSTNode.visit = visit_as_is  # type: ignore[method-assign, assignment]
+    try:
+        yield
+    finally:
+        with lock:
+            active -= 1
+            if not active:
+                CSTNode.visit = LIBCST_VISIT  # type: ignore[method-assign]
+
+
+Visited = CSTNode | RemovalSentinel | FlattenSentinel
+
+
+def visit_as_is(node: CSTNode, visitor: cst.CSTVisitor) -> Visited:
+    """`node.visit(visitor)` without rebuilding `node`: libcst's callbacks in libcst's order. A transformer gets
+    libcst's own visit, and a class whose order is unknown libcst's rebuilding of its children (what libcst's visit
+    does between on_visit and on_leave)."""
+    kind = type(visitor)
+    read_only = READ_ONLY.get(kind)
+    if read_only is None:
+        read_only = READ_ONLY[kind] = isinstance(visitor, cst.CSTVisitor)
+    if not read_only:
+        return LIBCST_VISIT(node, visitor)
+    if visitor.on_visit(node):
+        key = (kind, type(node))
+        plan = PLANS[key] if key in PLANS else plan_of(kind, node)
+        if plan is None:
+            node._visit_and_replace_children(visitor)
+        else:
+            visit_fields(node, visitor, plan)
+    visitor.on_leave(node)
+    return node
+
+
+def visit_fields(node: CSTNode, visitor: cst.CSTVisitor, plan: Plan) -> None:
+    for field, visit_hook, leave_hook in plan:
+        if visit_hook:
+            visitor.on_visit_attribute(node, field)
+        value = getattr(node, field)
+        shape = type(value)
+        if shape is tuple or shape is list:
+            for child in value:
+                child.visit(visitor)
+        elif value is not None and shape is not MaybeSentinel:
+            value.visit(visitor)
+        if leave_hook:
+            visitor.on_leave_attribute(node, field)
+
+
+def plan_of(kind: type, node: CSTNode) -> Plan | None:
+    """The child fields of `node`'s class, each with whether `kind` of visitor has an attribute callback to call: its
+    own on_visit_attribute, or libcst's, which calls `visit_<Class>_<field>` if the visitor has one."""
+    if type(node) not in CHILD_FIELDS:
+        CHILD_FIELDS[type(node)] = child_fields(node)
+    fields = CHILD_FIELDS[type(node)]
+    name = type(node).__name__
+
+    def hooked(default: Callable, event: str, field: str) -> bool:
+        return getattr(kind, f"on_{event}_attribute") is not default or hasattr(kind, f"{event}_{name}_{field}")
+
+    plan = None if fields is None else tuple(
+        (field, hooked(DEFAULT_VISIT_ATTRIBUTE, "visit", field), hooked(DEFAULT_LEAVE_ATTRIBUTE, "leave", field))
+        for field in fields
+    )
+    PLANS[kind, type(node)] = plan
+    return plan
+
+
+def child_fields(node: CSTNode) -> tuple[str, ...] | None:
+    """The fields libcst visits for `node`'s class, in order; None when another node of the class might be visited
+    otherwise: a field not visited here holds what could be a child (a node, a sequence, None or MaybeSentinel), or a
+    field visited here is skipped when it is None (as an f-string's format spec)."""
+    fields = visited_fields(node)
+    for field in dataclasses.fields(node):
+        value = getattr(node, field.name)
+        if field.name not in fields and (value is None or isinstance(value, (CSTNode, MaybeSentinel, tuple, list))):
+            return None
+        if field.name in fields and value is not None and field.name not in visited_fields_when_none(node, field.name):
+            return None
+    return fields
+
+
+def visited_fields(node: CSTNode) -> tuple[str, ...]:
+    recorder = FieldRecorder()
+    node._visit_and_replace_children(recorder)
+    return tuple(recorder.fields)
+
+
+def visited_fields_when_none(node: CSTNode, field: str) -> tuple[str, ...]:
+    """The fields libcst visits for a copy of `node` with `field` None; all of them if the field cannot be None."""
+    try:
+        return visited_fields(node.with_changes(**{field: None}))
+    except Exception:  # a required field: libcst cannot build, or walk, such a node
+        return (field,)
+
+
+class FieldRecorder(cst.CSTVisitor):
+    """The names of the fields a node's class visits, in order, without descending into them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[str] = []
+
+    def on_visit(self, node: CSTNode) -> bool:
+        return False
+
+    def on_leave(self, original_node: CSTNode) -> None:
+        return None
+
+    def on_visit_attribute(self, node: CSTNode, attribute: str) -> None:
+        self.fields.append(attribute)
+
+    def on_leave_attribute(self, original_node: CSTNode, attribute: str) -> None:
+        return None
