@@ -31,6 +31,7 @@ def timed_stages(source: Path, out: Path) -> dict[str, float]:
     from nbextract import context, graph, magics, read, rewrite, slice, write
     from nbextract.convert import project_files
     from nbextract.options import Options
+    from nbextract.process_wide import PAUSED_COLLECTOR
 
     options = Options(source=source, output=out, force=True)
     seconds: dict[str, float] = {}
@@ -41,14 +42,15 @@ def timed_stages(source: Path, out: Path) -> dict[str, float]:
         seconds[stage] = time.perf_counter() - start
         return value
 
-    document = run("read", lambda: read.read(source))
-    cells = run("magics", lambda: magics.normalise(document))
-    statements = run("graph", lambda: graph.build(document, cells))
-    planned = run("slice", lambda: slice.plan(statements, options))
-    code = run("rewrite", lambda: rewrite.rewrite(planned))
-    data = run("context", lambda: context.build(planned, code, options))
-    files = run("render + format", lambda: project_files(data, options))
-    run("write", lambda: write.write_tree(files, out, True))
+    with PAUSED_COLLECTOR.held():  # as convert() runs the stages
+        document = run("read", lambda: read.read(source))
+        cells = run("magics", lambda: magics.normalise(document))
+        statements = run("graph", lambda: graph.build(document, cells))
+        planned = run("slice", lambda: slice.plan(statements, options))
+        code = run("rewrite", lambda: rewrite.rewrite(planned))
+        data = run("context", lambda: context.build(planned, code, options))
+        files = run("render + format", lambda: project_files(data, options))
+        run("write", lambda: write.write_tree(files, out, True))
     return seconds
 
 

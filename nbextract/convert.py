@@ -15,6 +15,7 @@ from . import bundle, context, execute, format, graph, magics, read, render, rew
 from .errors import ConversionError, ReadError
 from .graph import StatementGraph
 from .options import Options
+from .process_wide import PAUSED_COLLECTOR
 from .vocabulary import Step
 
 
@@ -32,7 +33,8 @@ StepStarted = Callable[[Step], None]
 
 def convert(options: Options, progress: Progress | None = None, step: StepStarted = lambda _: None) -> Result:
     try:
-        return converted(options, progress, step)
+        with PAUSED_COLLECTOR.held():
+            return converted(options, progress, step)
     except RecursionError:  # the graph walks trees without recursing through libcst's copies; the codemods do not
         raise ReadError("code nested too deeply to convert", path=str(options.source)) from None
 

@@ -14,12 +14,13 @@ the same nodes, without copies. The order of each class's children is read once 
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import libcst as cst
 from libcst import CSTNode, FlattenSentinel, MaybeSentinel, RemovalSentinel
+
+from .process_wide import ProcessWide
 
 LIBCST_VISIT = CSTNode.visit
 DEFAULT_VISIT_ATTRIBUTE = cst.CSTVisitor.on_visit_attribute
@@ -33,24 +34,21 @@ CHILD_FIELDS: dict[type, tuple[str, ...] | None] = {}
 PLANS: dict[tuple[type, type], Plan | None] = {}
 READ_ONLY: dict[type, bool] = {}
 
-lock = threading.Lock()
-active = 0
+
+def walk_as_is() -> None:
+    CSTNode.visit = visit_as_is  # type: ignore[method-assign, assignment]
 
 
-@contextmanager
-def read_only_visits() -> Iterator[None]:
+def walk_as_libcst() -> None:
+    CSTNode.visit = LIBCST_VISIT  # type: ignore[method-assign]
+
+
+READ_ONLY_WALKS = ProcessWide(walk_as_is, walk_as_libcst)
+
+
+def read_only_visits() -> AbstractContextManager[None]:
     """Within this block (and every block nested in it, in any thread), visitors walk trees without copying them."""
-    global active
-    with lock:
-        active += 1
-        CSTNode.visit = visit_as_is  # type: ignore[method-assign, assignment]
-    try:
-        yield
-    finally:
-        with lock:
-            active -= 1
-            if not active:
-                CSTNode.visit = LIBCST_VISIT  # type: ignore[method-assign]
+    return READ_ONLY_WALKS.held()
 
 
 Visited = CSTNode | RemovalSentinel | FlattenSentinel
