@@ -23,7 +23,7 @@ from nbextract.slice import INFERENCE_STAGES, plan
 from nbextract.slice.answer import scored_answers
 from nbextract.slice.boundaries import find_input
 from nbextract.slice.ranking import find_prediction, prediction_candidates
-from nbextract.slice.roles import learned_by_hand
+from nbextract.slice.roles import construction, learned_by_hand
 
 SKLEARN = """\
 from sklearn.datasets import load_iris
@@ -1433,3 +1433,16 @@ def test_analyze_names_the_answer_of_a_model_written_by_hand(tmp_path):
     report = describe(analyse(path))
     assert "output chosen: y_predict (line 13), the prediction scored last (at line 14)" in report
     assert report.endswith("boundaries: input X_test (line 6) -> output y_predict (line 13)\n")
+
+
+def test_construction_is_the_same_from_every_statement_of_a_chain():
+    """Where an object was made, asked from any statement that changed it in place after: the answer each of them
+    keeps in the graph's memo is the one a walk back from it finds."""
+    changes = [f"model.step({n})" for n in range(30)]
+    sg = build_graph("import torch", "model = torch.nn.Linear(2, 1)", *changes, "other = model.step(99)")
+    asked = [statement.index for statement in sg.statements if "model" in statement.defines]
+    made = next(statement.index for statement in sg.statements if "model" in statement.made_by)
+    for index in reversed(asked):
+        assert construction(sg, "model", index) == made
+    assert {sg.constructions["model", index] for index in asked} == {made}
+    assert construction(sg, "other", asked[-1]) is None

@@ -85,6 +85,9 @@ class StatementGraph:
     broken: list[ReadError] = field(default_factory=list)
     unconverted_secrets: list[tuple[Origin, Secret]] = field(default_factory=list)
     """Secrets in markdown, shell lines and cells that do not parse: reported, never read from the environment."""
+    constructions: dict[tuple[str, int], int | None] = field(default_factory=dict, repr=False, compare=False)
+    """Memo of slice.roles.construction: where the object a name holds at a statement was made (the sources and
+    made_by it follows are final once the graph is built)."""
 
     def binder(self, index: int, name: str) -> int | None:
         """The latest statement before `index` that binds `name`."""

@@ -152,16 +152,25 @@ def variable_methods(graph: StatementGraph, statement: Statement) -> list[tuple[
 
 def construction(graph: StatementGraph, name: str, index: int) -> int | None:
     """The statement that made the object `name` holds at `index`, following the statements that changed it in
-    place (`model.eval()`, a training loop) back to the call that made it (`model = MLP(4).to(device)`)."""
-    seen = set()
+    place (`model.eval()`, a training loop) back to the call that made it (`model = MLP(4).to(device)`). Every
+    statement on the way has the same answer, kept in the graph's memo: a notebook that changes `df` in place hundreds
+    of times would otherwise walk that chain again from each of them."""
+    memo = graph.constructions
+    chain: list[int] = []
+    made: int | None = None
     current: int | None = index
-    while current is not None and current not in seen:
-        seen.add(current)
+    while current is not None and current not in chain:
+        if (name, current) in memo:
+            made = memo[name, current]
+            break
+        chain.append(current)
         statement = graph.statements[current]
         if name in statement.made_by:
-            return current
+            made = current
+            break
         current = statement.sources.get(name)
-    return None
+    memo.update(((name, link), made) for link in chain)
+    return made
 
 
 def module_class(graph: StatementGraph, index: int, name: str) -> str | None:
