@@ -39,8 +39,9 @@ def build(document: Document, cells: list[CodeCell]) -> StatementGraph:
 
 
 def build_graph(document: Document, cells: list[CodeCell]) -> StatementGraph:
-    module, starts, cells, broken = parsed(document, cells)
-    statements, skipped = split_statements(document, cells, module, starts)
+    source = parsed(document, cells)
+    cells, broken = source.cells, source.broken
+    statements, skipped = split_statements(document, source)
     facts, findings = collect_facts(statements)
     statements = [fact.given_to(statement) for fact, statement in zip(facts, statements)]
     distinct_env_names([*statements, *skipped])

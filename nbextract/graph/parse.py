@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -40,16 +41,28 @@ def refuse_huge_cells(document: Document) -> None:
             )
 
 
-def parse_cells(document: Document, cells: list[CodeCell]) -> tuple[cst.Module, list[int]]:
-    """All code cells as one module, with the 1-based line at which each cell starts."""
+@dataclass(frozen=True)
+class Parsed:
+    """All code cells as one module, the text it was parsed from, the 1-based line at which each cell starts, the cells
+    as parsed (those that do not parse blanked) and the errors of the cells set aside."""
+
+    module: cst.Module
+    source: str
+    starts: list[int]
+    cells: list[CodeCell]
+    broken: list[ReadError]
+
+
+def parse_cells(document: Document, cells: list[CodeCell], broken: list[ReadError]) -> Parsed:
     starts, chunks, line = [], [], 1
     for cell in cells:
         code = cell.code if cell.code.endswith("\n") or not cell.code else cell.code + "\n"
         starts.append(line)
         chunks.append(code)
         line += code.count("\n")
+    source = "".join(chunks)
     try:
-        return cst.parse_module("".join(chunks)), starts
+        return Parsed(cst.parse_module(source), source, starts, cells, broken)
     except PARSE_ERRORS:
         raise syntax_error(document, cells) from None
     except RecursionError:
@@ -106,15 +119,11 @@ def cell_syntax_error(document: Document, cell: CodeCell) -> ReadError | None:
     return None
 
 
-def parsed(document: Document, cells: list[CodeCell]) -> tuple[cst.Module, list[int], list[CodeCell], list[ReadError]]:
-    """All code cells as one module with the line at which each starts, the cells as parsed (those that do not
-    parse blanked) and the errors of the cells set aside."""
+def parsed(document: Document, cells: list[CodeCell]) -> Parsed:
     try:
-        module, starts = parse_cells(document, cells)
-        return module, starts, cells, []
+        return parse_cells(document, cells, [])
     except ReadError:
         cells, broken = set_aside_broken_cells(document, cells)
         if not broken:
             raise
-        module, starts = parse_cells(document, cells)
-        return module, starts, cells, broken
+        return parse_cells(document, cells, broken)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
@@ -20,6 +21,7 @@ from ..secrets import Secret, find_in, redact
 from ..vocabulary import FindingKind, Kind, Tag
 from .hoist import TakenNames, hoisted, may_predict
 from .nodes import TopLevel, names_called
+from .parse import Parsed
 
 NO_LITERAL = object()
 
@@ -127,16 +129,16 @@ def literal_of(node: TopLevel) -> object:
         return NO_LITERAL
 
 
-def top_level_statements(module: cst.Module) -> list[tuple[TopLevel, int, int, str]]:
+def top_level_statements(module: cst.Module, source: str) -> list[tuple[TopLevel, int, int, str]]:
     """Top-level statements with their first and last lines and code; a script's `main()` body is inlined where
-    `main()` is called. Lines come from each statement's generated code (one codegen, no position pass), except
-    inside `main()`, where PositionProvider gives them."""
+    `main()` is called. Codes are cut from the source (see codes_in_source), and lines counted in them; inside `main()`,
+    PositionProvider gives the lines and each statement's code is generated."""
     main = entry_point(module)
     positions = cst.MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider) if main else {}
+    codes = codes_in_source(module, source) or [code_of(module, node) for node in module.body]
     located = []
     line = 1 + len(module.header)
-    for node in module.body:
-        code = code_of(module, node)
+    for node, code in zip(module.body, codes):
         first, last = line + len(node.leading_lines), line + code.count("\n") - 1
         line += code.count("\n")
         if main is not None and node is main[0]:
@@ -148,6 +150,35 @@ def top_level_statements(module: cst.Module) -> list[tuple[TopLevel, int, int, s
             continue
         located.append((node, first, last, code))
     return located
+
+
+def codes_in_source(module: cst.Module, source: str) -> list[str] | None:
+    """The code of each top-level statement, cut from the source the module was parsed from: what libcst would
+    generate for it (its leading lines, itself, the comments its blocks end with), without generating it. A statement
+    runs from its leading lines to the next one's: Python's parser gives the line of each statement's first token, and
+    libcst the number of its leading lines. None when the two parsers do not agree on the statements (a syntax only
+    libcst knows) or on lines (a carriage return)."""
+    if "\r" in source:
+        return None
+    try:
+        python_statements = iter(ast.parse(source).body)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    starts = []
+    for node in module.body:
+        count = len(node.body) if isinstance(node, cst.SimpleStatementLine) else 1
+        group = list(itertools.islice(python_statements, count))
+        if len(group) != count:
+            return None
+        decorators = getattr(group[0], "decorator_list", [])
+        starts.append(min([group[0].lineno, *(decorator.lineno for decorator in decorators)]) - len(node.leading_lines))
+    if next(python_statements, None) is not None:
+        return None
+    if starts[:1] not in ([], [1 + len(module.header)]) or starts != sorted(starts):
+        return None
+    lines = source.split("\n")
+    ends = [*starts[1:], len(lines) - len(module.footer)]
+    return ["\n".join(lines[start - 1 : end - 1]) + "\n" for start, end in zip(starts, ends)]
 
 
 def code_of(module: cst.Module, node: TopLevel) -> str:
@@ -221,15 +252,14 @@ def m_is_return(statement: TopLevel) -> bool:
     return isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[-1], cst.Return)
 
 
-def split_statements(
-    document: Document, cells: list[CodeCell], module: cst.Module, starts: list[int]
-) -> tuple[list[Statement], list[Statement]]:
+def split_statements(document: Document, source: Parsed) -> tuple[list[Statement], list[Statement]]:
     """The top-level statements of the module, each with its origin in its cell, numbered in order; and apart, those
     of cells tagged nbextract:skip. A prediction nested in another statement is hoisted into one of its own (hoist)."""
     statements: list[Statement] = []
     skipped: list[Statement] = []
+    module, cells, starts = source.module, source.cells, source.starts
     taken = TakenNames("\n".join(cell.code for cell in cells))
-    for node, first, last, code in top_level_statements(module):
+    for node, first, last, code in top_level_statements(module, source.source):
         cell_number = bisect.bisect_right(starts, first) - 1
         cell = cells[cell_number].cell
         offset = starts[cell_number]
