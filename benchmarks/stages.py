@@ -32,6 +32,7 @@ def timed_stages(source: Path, out: Path) -> dict[str, float]:
     from nbextract.convert import project_files
     from nbextract.options import Options
     from nbextract.process_wide import PAUSED_COLLECTOR
+    from nbextract.traversal import read_only_visits
 
     options = Options(source=source, output=out, force=True)
     seconds: dict[str, float] = {}
@@ -42,7 +43,7 @@ def timed_stages(source: Path, out: Path) -> dict[str, float]:
         seconds[stage] = time.perf_counter() - start
         return value
 
-    with PAUSED_COLLECTOR.held():  # as convert() runs the stages
+    with PAUSED_COLLECTOR.held(), read_only_visits():  # as convert() runs the stages
         document = run("read", lambda: read.read(source))
         cells = run("magics", lambda: magics.normalise(document))
         statements = run("graph", lambda: graph.build(document, cells))

@@ -16,6 +16,7 @@ from .errors import ConversionError, ReadError
 from .graph import StatementGraph
 from .options import Options
 from .process_wide import PAUSED_COLLECTOR
+from .traversal import read_only_visits
 from .vocabulary import Step
 
 
@@ -33,7 +34,7 @@ StepStarted = Callable[[Step], None]
 
 def convert(options: Options, progress: Progress | None = None, step: StepStarted = lambda _: None) -> Result:
     try:
-        with PAUSED_COLLECTOR.held():
+        with PAUSED_COLLECTOR.held(), read_only_visits():
             return converted(options, progress, step)
     except RecursionError:  # the graph walks trees without recursing through libcst's copies; the codemods do not
         raise ReadError("code nested too deeply to convert", path=str(options.source)) from None
