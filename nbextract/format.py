@@ -12,15 +12,13 @@ parse is formatted whole instead, so the result is the same text as formatting e
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import pickle
 import re
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from typing import cast
+
+from . import fork
 
 FORK_LINES = 400
 """Below this many lines of Python in all, forking costs more than it saves (a sample's project has about 1,300)."""
@@ -130,16 +128,8 @@ def join_pieces(pieces: list[str | None]) -> str | None:
 
 
 def may_fork(pieces: dict) -> bool:
-    """Worth it (a large project, two cores) and safe: Linux, one thread (forking a threaded process such as the
-    Jupyter server can deadlock the child), and not already a worker of a batch conversion."""
-    lines = sum(piece.count("\n") for piece in pieces.values())
-    return (
-        lines >= FORK_LINES
-        and sys.platform.startswith("linux")
-        and len(os.sched_getaffinity(0)) > 1
-        and threading.active_count() == 1
-        and not multiprocessing.current_process().daemon
-    )
+    """Worth it (a large project) and safe (fork.may_fork)."""
+    return sum(piece.count("\n") for piece in pieces.values()) >= FORK_LINES and fork.may_fork()
 
 
 def map_pieces(function: Callable[[str], str], pieces: dict) -> dict:
@@ -153,18 +143,10 @@ def map_pieces(function: Callable[[str], str], pieces: dict) -> dict:
         side = 0 if sizes[0] <= sizes[1] else 1
         (mine, theirs)[side].append(key)
         sizes[side] += pieces[key].count("\n")
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:
-        run_child(function, pieces, theirs, read_end, write_end)
-    os.close(write_end)
-    try:
+    with fork.forked(lambda: map_here(function, {key: pieces[key] for key in theirs}), pickle.dumps) as child:
         results = map_here(function, {key: pieces[key] for key in mine})
-        with os.fdopen(read_end, "rb") as pipe:
-            received = pipe.read()
-        results.update(pickle.loads(received) if received else map_here(function, {key: pieces[key] for key in theirs}))
-    finally:
-        reap(child)
+        received = child.result(pickle.loads)
+    results.update(received if received is not None else map_here(function, {key: pieces[key] for key in theirs}))
     return results
 
 
@@ -173,32 +155,8 @@ def map_here(function: Callable[[str], str], pieces: dict) -> dict:
     return {key: attempt(function, piece) for key, piece in pieces.items()}
 
 
-def run_child(function: Callable[[str], str], pieces: dict, keys: list, read_end: int, write_end: int) -> None:
-    """In the forked child: format its pieces, send them to the parent, and leave at once (never running the
-    parent's cleanup code, whatever happens)."""
-    status = 1
-    try:
-        os.close(read_end)
-        with os.fdopen(write_end, "wb") as pipe:
-            pipe.write(pickle.dumps(map_here(function, {key: pieces[key] for key in keys})))
-        status = 0
-    finally:
-        os._exit(status)
-
-
 def attempt(function: Callable[[str], str], piece: str) -> str | None:
     try:
         return function(piece)
     except Exception:  # black cannot parse a piece: the caller formats that file whole, which raises if it must
         return None
-
-
-def reap(child: int) -> None:
-    """The child is done, or is ended (the parent is interrupted, or failed)."""
-    try:
-        finished, _ = os.waitpid(child, os.WNOHANG)
-        if finished == 0:
-            os.kill(child, signal.SIGKILL)
-            os.waitpid(child, 0)
-    except ChildProcessError:
-        pass

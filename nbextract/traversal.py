@@ -14,7 +14,7 @@ the same nodes, without copies. The order of each class's children is read once 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 
 import libcst as cst
@@ -155,3 +155,27 @@ class FieldRecorder(cst.CSTVisitor):
 
     def on_leave_attribute(self, original_node: CSTNode, attribute: str) -> None:
         return None
+
+
+def nodes_by_id(roots: Sequence[CSTNode]) -> dict[int, CSTNode]:
+    """Every node of the trees under `roots`, by id."""
+    found: dict[int, CSTNode] = {}
+    pending: list[CSTNode] = list(roots)
+    while pending:
+        node = pending.pop()
+        found[id(node)] = node
+        for name in NODE_FIELDS.get(type(node)) or node_fields(type(node)):
+            value = getattr(node, name)
+            if isinstance(value, CSTNode):
+                pending.append(value)
+            elif type(value) is tuple or type(value) is list:
+                pending.extend(child for child in value if isinstance(child, CSTNode))
+    return found
+
+
+NODE_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def node_fields(kind: type) -> tuple[str, ...]:
+    NODE_FIELDS[kind] = tuple(field.name for field in dataclasses.fields(kind))
+    return NODE_FIELDS[kind]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nbextract import format, render
+from nbextract import fork, format, render
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -124,7 +124,7 @@ def test_a_piece_black_cannot_parse_is_formatted_whole(monkeypatch):
 
 def test_a_child_that_fails_leaves_its_pieces_to_the_parent(monkeypatch):
     """The child sends nothing (as when it is killed): the parent formats the child's pieces itself."""
-    monkeypatch.setattr(format, "run_child", lambda *args: format.os._exit(1))
+    monkeypatch.setattr(fork, "run_child", lambda *args: os._exit(1))
     pieces = {("a.py", 0): "x = [1,2]\n", ("b.py", 0): "y = {'k': 1}\n"}
     assert format.map_pieces(format.format_black, pieces) == {("a.py", 0): "x = [1, 2]\n", ("b.py", 0): 'y = {"k": 1}\n'}
 

@@ -65,7 +65,7 @@ def collect_facts(statements: list[Statement]) -> tuple[list[Facts], list[Findin
                  ClassBases(walk, names), StringFacts(walk), loops])
     for segment in segments:
         names.enter(segment)
-        segment.wrapper.module.visit(walk)
+        segment.module.visit(walk)
     for segment in segments:
         for scope in segment.scopes():
             for assignment in scope.assignments:
