@@ -24,6 +24,8 @@ from .nodes import TopLevel, names_called
 from .parse import Parsed
 
 NO_LITERAL = object()
+NEVER_LITERAL = (cst.Call, cst.Attribute, cst.Subscript)
+"""Values ast.literal_eval always refuses, whose code need not be generated to know it."""
 
 
 @dataclass
@@ -122,6 +124,8 @@ def literal_of(node: TopLevel) -> object:
         return NO_LITERAL
     small = node.body[0]
     if not isinstance(small, cst.Assign) or len(small.targets) != 1 or not isinstance(small.targets[0].target, cst.Name):
+        return NO_LITERAL
+    if isinstance(small.value, NEVER_LITERAL):
         return NO_LITERAL
     try:
         return ast.literal_eval(cst.Module(body=[]).code_for_node(small.value))

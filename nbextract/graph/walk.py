@@ -47,6 +47,7 @@ class Walk(cst.CSTVisitor):
         self.function_depth = 0
         self.bodies: set[int] = set()
         self.methods: dict[tuple[str, str, str], tuple[Method, ...]] = {}
+        self.by_class: dict[tuple[str, type], tuple[Method, ...]] = {}
 
     def attend(self, visitors: Iterable[object]) -> None:
         for visitor in visitors:
@@ -62,24 +63,25 @@ class Walk(cst.CSTVisitor):
         return id(node) in self.by_id
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        if id(node) in self.by_id:
-            self.current = self.by_id[id(node)]
-        if id(node) in self.bodies:
+        key = id(node)
+        if key in self.by_id:
+            self.current = self.by_id[key]
+        if key in self.bodies:
             self.function_depth += 1
         if self.current is not None:
-            self.owner[id(node)] = self.current
+            self.owner[key] = self.current
             if self.function_depth:
-                self.deferred.add(id(node))
-        if isinstance(node, cst.FunctionDef):
+                self.deferred.add(key)
+        if type(node) is cst.FunctionDef:
             self.bodies.add(id(node.body))
-        for method in self.methods.get(("visit", type(node).__name__, ""), ()):
+        for method in self.callbacks("visit", type(node)):
             method(node)
         return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         if id(original_node) in self.bodies:
             self.function_depth -= 1
-        for method in self.methods.get(("leave", type(original_node).__name__, ""), ()):
+        for method in self.callbacks("leave", type(original_node)):
             method(original_node)
 
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
@@ -89,3 +91,10 @@ class Walk(cst.CSTVisitor):
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
         for method in self.methods.get(("leave", type(original_node).__name__, attribute), ()):
             method(original_node)
+
+    def callbacks(self, event: str, kind: type) -> tuple[Method, ...]:
+        """The visitors' `visit_<Node>` (or `leave_<Node>`) methods for nodes of this class, looked up once a class."""
+        found = self.by_class.get((event, kind))
+        if found is None:
+            found = self.by_class[event, kind] = self.methods.get((event, kind.__name__, ""), ())
+        return found
