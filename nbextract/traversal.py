@@ -8,7 +8,7 @@ ExpressionContextProvider and our facts walk each visit every node of the source
 While `read_only_visits()` is active, a CSTVisitor walks the tree as it is: the same callbacks in the same order, on
 the same nodes, without copies. The order of each class's children is read once from libcst's own
 `_visit_and_replace_children` (a recording visitor that does not descend); a class whose order one node cannot show
-(a child field it skips when empty, as an f-string's format spec) keeps libcst's walk. Transformers keep libcst's walk.
+(a child field it skips when None, as an f-string's format spec) keeps libcst's walk. Transformers keep libcst's walk.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ CHILD_FIELDS: dict[type, tuple[str, ...] | None] = {}
 """The child fields of each node class in libcst's visiting order; None for a class that keeps libcst's walk."""
 PLANS: dict[tuple[type, type], Plan | None] = {}
 READ_ONLY: dict[type, bool] = {}
+NODE_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Every dataclass field of each node class, for nodes_by_id."""
 
 
 def walk_as_is() -> None:
@@ -171,9 +173,6 @@ def nodes_by_id(roots: Sequence[CSTNode]) -> dict[int, CSTNode]:
             elif type(value) is tuple or type(value) is list:
                 pending.extend(child for child in value if isinstance(child, CSTNode))
     return found
-
-
-NODE_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def node_fields(kind: type) -> tuple[str, ...]:
