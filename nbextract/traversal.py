@@ -9,6 +9,9 @@ While `read_only_visits()` is active, a CSTVisitor walks the tree as it is: the 
 the same nodes, without copies. The order of each class's children is read once from libcst's own
 `_visit_and_replace_children` (a recording visitor that does not descend); a class whose order one node cannot show
 (a child field it skips when None, as an f-string's format spec) keeps libcst's walk. Transformers keep libcst's walk.
+A callback that would only reach one of libcst's typed no-op stubs (every `visit_<Class>_<field>` a visitor does not
+define, which libcst marks `_is_no_op`) through libcst's default dispatch is not made: a libcst visitor such as the
+ScopeProvider's defines a handful of the thousands, and calling the others was a fifth of its walk.
 """
 
 from __future__ import annotations
@@ -23,15 +26,24 @@ from libcst import CSTNode, FlattenSentinel, MaybeSentinel, RemovalSentinel
 from .process_wide import ProcessWide
 
 LIBCST_VISIT = CSTNode.visit
-DEFAULT_VISIT_ATTRIBUTE = cst.CSTVisitor.on_visit_attribute
-DEFAULT_LEAVE_ATTRIBUTE = cst.CSTVisitor.on_leave_attribute
 
-Plan = tuple[tuple[str, bool, bool], ...]
+Fields = tuple[tuple[str, bool, bool], ...]
 """(field, call on_visit_attribute, call on_leave_attribute) for each child field of a class, in visiting order."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """How one kind of visitor walks one class of node: whether its on_visit and on_leave can do anything, and its
+    child fields (None: libcst's rebuilding of the children, for a class whose order is unknown)."""
+
+    visits: bool
+    leaves: bool
+    fields: Fields | None
+
 
 CHILD_FIELDS: dict[type, tuple[str, ...] | None] = {}
 """The child fields of each node class in libcst's visiting order; None for a class that keeps libcst's walk."""
-PLANS: dict[tuple[type, type], Plan | None] = {}
+PLANS: dict[tuple[type, type], Plan] = {}
 READ_ONLY: dict[type, bool] = {}
 NODE_FIELDS: dict[type, tuple[str, ...]] = {}
 """Every dataclass field of each node class, for nodes_by_id."""
@@ -66,19 +78,20 @@ def visit_as_is(node: CSTNode, visitor: cst.CSTVisitor) -> Visited:
         read_only = READ_ONLY[kind] = isinstance(visitor, cst.CSTVisitor)
     if not read_only:
         return LIBCST_VISIT(node, visitor)
-    if visitor.on_visit(node):
-        key = (kind, type(node))
-        plan = PLANS[key] if key in PLANS else plan_of(kind, node)
-        if plan is None:
+    key = (kind, type(node))
+    plan = PLANS[key] if key in PLANS else plan_of(kind, node)
+    if not plan.visits or visitor.on_visit(node):
+        if plan.fields is None:
             node._visit_and_replace_children(visitor)
         else:
-            visit_fields(node, visitor, plan)
-    visitor.on_leave(node)
+            visit_fields(node, visitor, plan.fields)
+    if plan.leaves:
+        visitor.on_leave(node)
     return node
 
 
-def visit_fields(node: CSTNode, visitor: cst.CSTVisitor, plan: Plan) -> None:
-    for field, visit_hook, leave_hook in plan:
+def visit_fields(node: CSTNode, visitor: cst.CSTVisitor, fields: Fields) -> None:
+    for field, visit_hook, leave_hook in fields:
         if visit_hook:
             visitor.on_visit_attribute(node, field)
         value = getattr(node, field)
@@ -92,23 +105,37 @@ def visit_fields(node: CSTNode, visitor: cst.CSTVisitor, plan: Plan) -> None:
             visitor.on_leave_attribute(node, field)
 
 
-def plan_of(kind: type, node: CSTNode) -> Plan | None:
-    """The child fields of `node`'s class, each with whether `kind` of visitor has an attribute callback to call: its
-    own on_visit_attribute, or libcst's, which calls `visit_<Class>_<field>` if the visitor has one."""
+def plan_of(kind: type, node: CSTNode) -> Plan:
+    """Which callbacks `kind` of visitor needs for `node`'s class: its own on_visit (on_leave, on_visit_attribute,
+    on_leave_attribute), or libcst's, which calls `visit_<Class>` (`leave_<Class>`, `visit_<Class>_<field>`...) when
+    the visitor defines it; and the class's child fields, in order."""
     if type(node) not in CHILD_FIELDS:
         CHILD_FIELDS[type(node)] = child_fields(node)
     fields = CHILD_FIELDS[type(node)]
     name = type(node).__name__
-
-    def hooked(default: Callable, event: str, field: str) -> bool:
-        return getattr(kind, f"on_{event}_attribute") is not default or hasattr(kind, f"{event}_{name}_{field}")
-
-    plan = None if fields is None else tuple(
-        (field, hooked(DEFAULT_VISIT_ATTRIBUTE, "visit", field), hooked(DEFAULT_LEAVE_ATTRIBUTE, "leave", field))
-        for field in fields
+    plan = Plan(
+        hooked(kind, "on_visit", cst.CSTVisitor.on_visit, f"visit_{name}"),
+        hooked(kind, "on_leave", cst.CSTVisitor.on_leave, f"leave_{name}"),
+        None if fields is None else tuple(
+            (
+                field,
+                hooked(kind, "on_visit_attribute", cst.CSTVisitor.on_visit_attribute, f"visit_{name}_{field}"),
+                hooked(kind, "on_leave_attribute", cst.CSTVisitor.on_leave_attribute, f"leave_{name}_{field}"),
+            )
+            for field in fields
+        ),
     )
     PLANS[kind, type(node)] = plan
     return plan
+
+
+def hooked(kind: type, callback: str, default: Callable, method: str) -> bool:
+    """Whether calling `callback` can do anything: `kind` overrides it, or defines the `method` libcst's default
+    calls (other than libcst's no-op stub of it)."""
+    if getattr(kind, callback) is not default:
+        return True
+    found = getattr(kind, method, None)
+    return found is not None and not getattr(found, "_is_no_op", False)
 
 
 def child_fields(node: CSTNode) -> tuple[str, ...] | None:

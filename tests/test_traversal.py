@@ -10,7 +10,7 @@ import pytest
 from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from nbextract import magics, read
-from nbextract.traversal import read_only_visits
+from nbextract.traversal import Plan, plan_of, read_only_visits
 
 FOLDER = Path(__file__).parents[1] / "sample_notebooks"
 SAMPLES = sorted(path for pattern in ("*.ipynb", "*.py") for path in FOLDER.glob(pattern))
@@ -101,6 +101,9 @@ class NamedHooks(cst.CSTVisitor):
         node.params.visit(self)  # a visitor that walks part of a node itself, as libcst's providers do
         return False
 
+    def leave_Call(self, original_node: cst.Call) -> None:
+        self.calls.append(("/Call", id(original_node)))
+
 
 def callbacks(visitor_type: type, module: cst.Module) -> list:
     visitor = visitor_type()
@@ -128,6 +131,29 @@ def test_same_callbacks_on_every_sample(sample: Path) -> None:
     expected = callbacks(EveryCallback, module)
     with read_only_visits():
         assert callbacks(EveryCallback, module) == expected
+
+
+CALL_FIELDS = ("lpar", "func", "whitespace_after_func", "whitespace_before_args", "args", "rpar")
+
+
+@pytest.mark.parametrize(
+    ("node", "expected"),
+    [
+        (cst.Name("x"), Plan(visits=True, leaves=False, fields=(("lpar", False, False), ("rpar", False, False)))),
+        (
+            cst.Call(cst.Name("f")),
+            Plan(visits=False, leaves=True, fields=tuple((field, False, False) for field in CALL_FIELDS)),
+        ),
+        (
+            cst.Assign([cst.AssignTarget(cst.Name("y"))], cst.Name("x")),
+            Plan(visits=False, leaves=False, fields=(("targets", False, False), ("value", True, True), ("semicolon", False, False))),
+        ),
+    ],
+    ids=["a visit method", "a leave method", "attribute methods"],
+)
+def test_only_callbacks_that_reach_a_method_are_made(node: cst.CSTNode, expected: Plan) -> None:
+    """libcst's typed no-op stubs (visit_Name_lpar and the thousands like it) are not called."""
+    assert plan_of(NamedHooks, node) == expected
 
 
 def test_scope_analysis_is_the_same() -> None:
