@@ -33,12 +33,34 @@ Fields = tuple[tuple[str, bool, bool], ...]
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """How one kind of visitor walks one class of node: whether its on_visit and on_leave can do anything, and its
-    child fields (None: libcst's rebuilding of the children, for a class whose order is unknown)."""
+    """How one kind of visitor walks one class of node: whether its on_visit and on_leave can do anything, its child
+    fields (None: libcst's rebuilding of the children, for a class whose order is unknown), and the classes of child
+    it does not visit at all (TRIVIA, for a visitor blind to it)."""
 
     visits: bool
     leaves: bool
     fields: Fields | None
+    skips: frozenset[type] = frozenset()
+
+
+TRIVIA = frozenset(
+    {
+        cst.SimpleWhitespace, cst.ParenthesizedWhitespace, cst.Newline, cst.TrailingWhitespace, cst.EmptyLine,
+        cst.Comment, cst.Comma, cst.Dot, cst.Colon, cst.Semicolon, cst.AssignEqual, cst.LeftParen, cst.RightParen,
+        cst.LeftSquareBracket, cst.RightSquareBracket, cst.LeftCurlyBrace, cst.RightCurlyBrace,
+        *(
+            kind
+            for base in (cst.BaseBinaryOp, cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseUnaryOp, cst.BaseAugOp)
+            for kind in base.__subclasses__()
+            if getattr(cst, kind.__name__, None) is kind  # not the class libcst's add_slots replaced
+        ),
+    }
+)
+"""Whitespace, comments, punctuation and operators: nodes whose children are only more of them, about two thirds of
+the nodes of research code (a SimpleWhitespace on each side of every `=` and `,`). A visitor blind to them (see
+blind_to_trivia) does not walk them: the scope analysis and the facts walk visit a third of the nodes."""
+TRIVIA_NAMES = frozenset(kind.__name__ for kind in TRIVIA)
+BLIND: dict[type, bool] = {}
 
 
 CHILD_FIELDS: dict[type, tuple[str, ...] | None] = {}
@@ -47,6 +69,7 @@ PLANS: dict[tuple[type, type], Plan] = {}
 READ_ONLY: dict[type, bool] = {}
 NODE_FIELDS: dict[type, tuple[str, ...]] = {}
 """Every dataclass field of each node class, for nodes_by_id."""
+KEPT: dict[type, bool] = {}
 
 
 def walk_as_is() -> None:
@@ -80,26 +103,30 @@ def visit_as_is(node: CSTNode, visitor: cst.CSTVisitor) -> Visited:
         return LIBCST_VISIT(node, visitor)
     key = (kind, type(node))
     plan = PLANS[key] if key in PLANS else plan_of(kind, node)
+    if type(node) in plan.skips:
+        return node
     if not plan.visits or visitor.on_visit(node):
         if plan.fields is None:
             node._visit_and_replace_children(visitor)
         else:
-            visit_fields(node, visitor, plan.fields)
+            visit_fields(node, visitor, plan)
     if plan.leaves:
         visitor.on_leave(node)
     return node
 
 
-def visit_fields(node: CSTNode, visitor: cst.CSTVisitor, fields: Fields) -> None:
-    for field, visit_hook, leave_hook in fields:
+def visit_fields(node: CSTNode, visitor: cst.CSTVisitor, plan: Plan) -> None:
+    skips = plan.skips
+    for field, visit_hook, leave_hook in plan.fields or ():
         if visit_hook:
             visitor.on_visit_attribute(node, field)
         value = getattr(node, field)
         shape = type(value)
         if shape is tuple or shape is list:
             for child in value:
-                child.visit(visitor)
-        elif value is not None and shape is not MaybeSentinel:
+                if type(child) not in skips:
+                    child.visit(visitor)
+        elif value is not None and shape is not MaybeSentinel and shape not in skips:
             value.visit(visitor)
         if leave_hook:
             visitor.on_leave_attribute(node, field)
@@ -124,9 +151,27 @@ def plan_of(kind: type, node: CSTNode) -> Plan:
             )
             for field in fields
         ),
+        TRIVIA if blind_to_trivia(kind) else frozenset(),
     )
     PLANS[kind, type(node)] = plan
     return plan
+
+
+def blind_to_trivia(kind: type) -> bool:
+    """Whether `kind` of visitor can do nothing with a trivia node: its on_visit, on_leave and attribute callbacks are
+    libcst's, or it says its own do nothing with one (a class attribute `trivia_blind = True`), and it defines no
+    method of a trivia class (`visit_Comment`, `leave_Comma_whitespace_after`...) other than libcst's no-op stubs."""
+    if kind not in BLIND:
+        defaults = all(
+            getattr(kind, callback) is getattr(cst.CSTVisitor, callback)
+            for callback in ("on_visit", "on_leave", "on_visit_attribute", "on_leave_attribute")
+        )
+        BLIND[kind] = (defaults or getattr(kind, "trivia_blind", False)) and not any(
+            name.partition("_")[2].partition("_")[0] in TRIVIA_NAMES and not getattr(getattr(kind, name), "_is_no_op", False)
+            for name in dir(kind)
+            if name.startswith(("visit_", "leave_"))
+        )
+    return BLIND[kind]
 
 
 def hooked(kind: type, callback: str, default: Callable, method: str) -> bool:
@@ -187,7 +232,7 @@ class FieldRecorder(cst.CSTVisitor):
 
 
 def nodes_by_id(roots: Sequence[CSTNode]) -> dict[int, CSTNode]:
-    """Every node of the trees under `roots`, by id."""
+    """Every node of the trees under `roots` but trivia (which no scope names), by id."""
     found: dict[int, CSTNode] = {}
     pending: list[CSTNode] = list(roots)
     while pending:
@@ -195,11 +240,18 @@ def nodes_by_id(roots: Sequence[CSTNode]) -> dict[int, CSTNode]:
         found[id(node)] = node
         for name in NODE_FIELDS.get(type(node)) or node_fields(type(node)):
             value = getattr(node, name)
-            if isinstance(value, CSTNode):
+            if type(value) is tuple or type(value) is list:
+                pending.extend(child for child in value if is_kept(type(child)))
+            elif is_kept(type(value)):
                 pending.append(value)
-            elif type(value) is tuple or type(value) is list:
-                pending.extend(child for child in value if isinstance(child, CSTNode))
     return found
+
+
+def is_kept(kind: type) -> bool:
+    """A node class, other than trivia (asked once a class: CSTNode is abstract, and isinstance slow against it)."""
+    if kind not in KEPT:
+        KEPT[kind] = issubclass(kind, CSTNode) and kind not in TRIVIA
+    return KEPT[kind]
 
 
 def node_fields(kind: type) -> tuple[str, ...]:

@@ -10,7 +10,8 @@ import pytest
 from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from nbextract import magics, read
-from nbextract.traversal import Plan, plan_of, read_only_visits
+from nbextract.graph.walk import Walk
+from nbextract.traversal import TRIVIA, TRIVIA_NAMES, Plan, blind_to_trivia, plan_of, read_only_visits
 
 FOLDER = Path(__file__).parents[1] / "sample_notebooks"
 SAMPLES = sorted(path for pattern in ("*.ipynb", "*.py") for path in FOLDER.glob(pattern))
@@ -105,6 +106,24 @@ class NamedHooks(cst.CSTVisitor):
         self.calls.append(("/Call", id(original_node)))
 
 
+class PunctuationHooks(cst.CSTVisitor):
+    """Named methods of trivia classes: a visitor that needs whitespace, comments or commas walks them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, int]] = []
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.calls.append((node.value, id(node)))
+
+    def leave_Comma_whitespace_after(self, node: cst.Comma) -> None:
+        self.calls.append(("/Comma.whitespace_after", id(node)))
+
+
+class SaysBlind(EveryCallback):
+    trivia_blind = True
+
+
 def callbacks(visitor_type: type, module: cst.Module) -> list:
     visitor = visitor_type()
     module.visit(visitor)
@@ -116,7 +135,7 @@ def module_of(sample: Path) -> cst.Module:
     return cst.parse_module("\n".join(cell.code for cell in cells) + "\n")
 
 
-@pytest.mark.parametrize("visitor_type", [EveryCallback, NamedHooks])
+@pytest.mark.parametrize("visitor_type", [EveryCallback, NamedHooks, PunctuationHooks])
 @pytest.mark.parametrize("name", SOURCES)
 def test_same_callbacks_as_libcst(name: str, visitor_type: type) -> None:
     module = cst.parse_module(SOURCES[name])
@@ -139,14 +158,14 @@ CALL_FIELDS = ("lpar", "func", "whitespace_after_func", "whitespace_before_args"
 @pytest.mark.parametrize(
     ("node", "expected"),
     [
-        (cst.Name("x"), Plan(visits=True, leaves=False, fields=(("lpar", False, False), ("rpar", False, False)))),
+        (cst.Name("x"), Plan(True, False, (("lpar", False, False), ("rpar", False, False)), TRIVIA)),
         (
             cst.Call(cst.Name("f")),
-            Plan(visits=False, leaves=True, fields=tuple((field, False, False) for field in CALL_FIELDS)),
+            Plan(False, True, tuple((field, False, False) for field in CALL_FIELDS), TRIVIA),
         ),
         (
             cst.Assign([cst.AssignTarget(cst.Name("y"))], cst.Name("x")),
-            Plan(visits=False, leaves=False, fields=(("targets", False, False), ("value", True, True), ("semicolon", False, False))),
+            Plan(False, False, (("targets", False, False), ("value", True, True), ("semicolon", False, False)), TRIVIA),
         ),
     ],
     ids=["a visit method", "a leave method", "attribute methods"],
@@ -154,6 +173,27 @@ CALL_FIELDS = ("lpar", "func", "whitespace_after_func", "whitespace_before_args"
 def test_only_callbacks_that_reach_a_method_are_made(node: cst.CSTNode, expected: Plan) -> None:
     """libcst's typed no-op stubs (visit_Name_lpar and the thousands like it) are not called."""
     assert plan_of(NamedHooks, node) == expected
+
+
+@pytest.mark.parametrize(
+    ("visitor_type", "blind"),
+    [(EveryCallback, False), (NamedHooks, True), (PunctuationHooks, False), (SaysBlind, True), (Walk, True)],
+)
+def test_blind_to_trivia(visitor_type: type, blind: bool) -> None:
+    """Blind: libcst's callbacks, or the visitor's own that say they need no trivia, and no method of a trivia class."""
+    assert blind_to_trivia(visitor_type) is blind
+
+
+def test_a_blind_visitor_walks_no_trivia() -> None:
+    module = cst.parse_module(SOURCES["a notebook's mess"])
+    with read_only_visits():
+        seen = {kind for _, _, kind in callbacks(SaysBlind, module)}
+    assert seen and not seen & TRIVIA_NAMES
+
+
+def test_the_facts_walk_refuses_a_visitor_of_trivia() -> None:
+    with pytest.raises(TypeError, match="PunctuationHooks.leave_Comma_whitespace_after"):
+        Walk([]).attend([PunctuationHooks()])
 
 
 def test_scope_analysis_is_the_same() -> None:

@@ -82,7 +82,10 @@ class CountingScopeVisitor(ScopeVisitor):
     """libcst's ScopeVisitor, which on leaving every node counts it as an assignment when it is one of eighteen node
     classes: an isinstance against a tuple of eighteen abstract classes, each check a call of ABCMeta's Python
     __instancecheck__, was 40% of the scope analysis. The answer is the same for every node of a class (libcst's
-    tuple, asked once a class)."""
+    tuple, asked once a class). Nor does it walk whitespace, punctuation and operators (traversal.TRIVIA), whose scope
+    nothing asks."""
+
+    trivia_blind = True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         self.provider.set_metadata(original_node, self.scope)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from ..traversal import TRIVIA_NAMES
 from .statements import Statement
 
 Method = Callable[[cst.CSTNode], None]
@@ -35,7 +36,10 @@ class Walk(cst.CSTVisitor):
     """Calls the `visit_<Node>`, `leave_<Node>`, `visit_<Node>_<attribute>` and `leave_<Node>_<attribute>` methods of
     each visitor it attends, in the order given, as libcst's visit_batched does (which finds them with inspect: 5 ms a
     visitor a walk). Before them, `current` becomes the statement a node belongs to, and nodes inside a function body
-    are `deferred`: what they read and write happens when the function is called."""
+    are `deferred`: what they read and write happens when the function is called. It does not walk whitespace,
+    punctuation and operators (traversal.TRIVIA), and a visitor with a method for one of them is refused."""
+
+    trivia_blind = True
 
     def __init__(self, statements: list[Statement]) -> None:
         super().__init__()
@@ -53,8 +57,10 @@ class Walk(cst.CSTVisitor):
         for visitor in visitors:
             for name in dir(type(visitor)):
                 event, _, rest = name.partition("_")
-                if event in ("visit", "leave") and rest:
+                if event in ("visit", "leave") and rest and not getattr(getattr(visitor, name), "_is_no_op", False):
                     node, _, attribute = rest.partition("_")
+                    if node in TRIVIA_NAMES:
+                        raise TypeError(f"{type(visitor).__name__}.{name}: the facts walk does not visit {node}")
                     key = (event, node, attribute)
                     self.methods[key] = (*self.methods.get(key, ()), getattr(visitor, name))
 
