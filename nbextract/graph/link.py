@@ -20,7 +20,7 @@ def link(statements: list[Statement], facts: list[Facts]) -> nx.DiGraph:
     graph = nx.DiGraph()
     latest: dict[str, int] = {}
     for statement in statements:
-        graph.add_node(statement.index, origin=str(statement.origin), label=statement.label)
+        graph.add_node(statement.index)
         statement.body_reads = set(facts[statement.index].deferred_reads)
         statement.defines |= called_writes(statement, facts, statements, latest)
         for name in sorted(statement.reads):
