@@ -196,6 +196,16 @@ def test_the_facts_walk_refuses_a_visitor_of_trivia() -> None:
         Walk([]).attend([PunctuationHooks()])
 
 
+class UnrelayedAttribute:
+    def visit_Call_func(self, node: cst.Call) -> None:
+        pass
+
+
+def test_the_facts_walk_refuses_an_attribute_event_it_does_not_relay() -> None:
+    with pytest.raises(TypeError, match="UnrelayedAttribute.visit_Call_func"):
+        Walk([]).attend([UnrelayedAttribute()])
+
+
 def test_scope_analysis_is_the_same() -> None:
     module = cst.parse_module("".join(SOURCES.values()))
 

@@ -37,7 +37,9 @@ class Walk(cst.CSTVisitor):
     each visitor it attends, in the order given, as libcst's visit_batched does (which finds them with inspect: 5 ms a
     visitor a walk). Before them, `current` becomes the statement a node belongs to, and nodes inside a function body
     are `deferred`: what they read and write happens when the function is called. It does not walk whitespace,
-    punctuation and operators (traversal.TRIVIA), and a visitor with a method for one of them is refused."""
+    punctuation and operators (traversal.TRIVIA), and a visitor with a method for one of them is refused. Attribute
+    events are relayed by a method of the Walk's own for each (`visit_For_body`...), so that the read-only walk calls
+    none for the thousands of other fields; a visitor with an attribute method the Walk does not relay is refused."""
 
     trivia_blind = True
 
@@ -61,6 +63,8 @@ class Walk(cst.CSTVisitor):
                     node, _, attribute = rest.partition("_")
                     if node in TRIVIA_NAMES:
                         raise TypeError(f"{type(visitor).__name__}.{name}: the facts walk does not visit {node}")
+                    if attribute and name not in vars(Walk):
+                        raise TypeError(f"{type(visitor).__name__}.{name}: the facts walk relays no such attribute event")
                     key = (event, node, attribute)
                     self.methods[key] = (*self.methods.get(key, ()), getattr(visitor, name))
 
@@ -90,13 +94,21 @@ class Walk(cst.CSTVisitor):
         for method in self.callbacks("leave", type(original_node)):
             method(original_node)
 
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        for method in self.methods.get(("visit", type(node).__name__, attribute), ()):
+    def relay(self, event: str, node: cst.CSTNode, attribute: str) -> None:
+        for method in self.methods.get((event, type(node).__name__, attribute), ()):
             method(node)
 
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        for method in self.methods.get(("leave", type(original_node).__name__, attribute), ()):
-            method(original_node)
+    def visit_Assign_value(self, node: cst.Assign) -> None:
+        self.relay("visit", node, "value")
+
+    def leave_Assign_value(self, node: cst.Assign) -> None:
+        self.relay("leave", node, "value")
+
+    def visit_For_body(self, node: cst.For) -> None:
+        self.relay("visit", node, "body")
+
+    def leave_For_body(self, node: cst.For) -> None:
+        self.relay("leave", node, "body")
 
     def callbacks(self, event: str, kind: type) -> tuple[Method, ...]:
         """The visitors' `visit_<Node>` (or `leave_<Node>`) methods for nodes of this class, looked up once a class."""
