@@ -231,6 +231,12 @@ class FieldRecorder(cst.CSTVisitor):
         return None
 
 
+READ_ONLY[FieldRecorder] = False
+"""The recorder's children get libcst's own visit, which asks its on_visit (False) and nothing more: the read-only
+walk would work out a plan for each, recording the children of a class not yet met below another, down the whole of
+a chain such as `1 + 1 + ...` at once."""
+
+
 def nodes_by_id(roots: Sequence[CSTNode]) -> dict[int, CSTNode]:
     """Every node of the trees under `roots` but trivia (which no scope names), by id."""
     found: dict[int, CSTNode] = {}
