@@ -11,7 +11,8 @@ the same nodes, without copies. The order of each class's children is read once 
 (a child field it skips when None, as an f-string's format spec) keeps libcst's walk. Transformers keep libcst's walk.
 A callback that would only reach one of libcst's typed no-op stubs (every `visit_<Class>_<field>` a visitor does not
 define, which libcst marks `_is_no_op`) through libcst's default dispatch is not made: a libcst visitor such as the
-ScopeProvider's defines a handful of the thousands, and calling the others was a fifth of its walk.
+ScopeProvider's defines a handful of the thousands, and calling the others was a fifth of its walk. Nor are
+whitespace, punctuation and operators (TRIVIA) walked for a visitor that can do nothing with them (blind_to_trivia).
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ def blind_to_trivia(kind: type) -> bool:
             for callback in ("on_visit", "on_leave", "on_visit_attribute", "on_leave_attribute")
         )
         BLIND[kind] = (defaults or getattr(kind, "trivia_blind", False)) and not any(
-            name.partition("_")[2].partition("_")[0] in TRIVIA_NAMES and not getattr(getattr(kind, name), "_is_no_op", False)
+            name.partition("_")[2].partition("_")[0] in TRIVIA_NAMES and defines(kind, name)
             for name in dir(kind)
             if name.startswith(("visit_", "leave_"))
         )
@@ -176,9 +177,13 @@ def blind_to_trivia(kind: type) -> bool:
 
 def hooked(kind: type, callback: str, default: Callable, method: str) -> bool:
     """Whether calling `callback` can do anything: `kind` overrides it, or defines the `method` libcst's default
-    calls (other than libcst's no-op stub of it)."""
-    if getattr(kind, callback) is not default:
-        return True
+    calls."""
+    return getattr(kind, callback) is not default or defines(kind, method)
+
+
+def defines(kind: type, method: str) -> bool:
+    """Whether `kind` has the method, other than libcst's no-op stub of it (every `visit_<Class>[_<field>]` and
+    `leave_...` a CSTVisitor inherits, marked `_is_no_op`)."""
     found = getattr(kind, method, None)
     return found is not None and not getattr(found, "_is_no_op", False)
 

@@ -100,7 +100,7 @@ def assignment_like(kind: type) -> bool:
 
 
 class CountingScopeProvider(ScopeProvider):
-    """ScopeProvider walking with CountingScopeVisitor; its metadata is the same (tests/test_scopes_fork.py)."""
+    """ScopeProvider walking with CountingScopeVisitor; its metadata is libcst's (tests/test_counting_scopes.py)."""
 
     def visit_Module(self, node: cst.Module) -> bool | None:
         visitor = CountingScopeVisitor(self)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from ..traversal import TRIVIA_NAMES
+from ..traversal import TRIVIA_NAMES, defines
 from .statements import Statement
 
 Method = Callable[[cst.CSTNode], None]
@@ -59,7 +59,7 @@ class Walk(cst.CSTVisitor):
         for visitor in visitors:
             for name in dir(type(visitor)):
                 event, _, rest = name.partition("_")
-                if event in ("visit", "leave") and rest and not getattr(getattr(visitor, name), "_is_no_op", False):
+                if event in ("visit", "leave") and rest and defines(type(visitor), name):
                     node, _, attribute = rest.partition("_")
                     if node in TRIVIA_NAMES:
                         raise TypeError(f"{type(visitor).__name__}.{name}: the facts walk does not visit {node}")
