@@ -6,11 +6,14 @@ import os
 import signal
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import wraps
+from typing import NoReturn
 
 import click
 
 from .errors import NbextractError, UsageError
+from .process_wide import collector
 
 
 def reported(command):
@@ -142,6 +145,8 @@ def convert_one(options, source: str) -> None:
     from .convert import convert as run_conversion
 
     options = replace(options, template_dir=options.template_dir or templates_for(options.source))
+    if last_work():
+        collector.off_until_exit()
     with progress_bar("running") as progress:
         result = run_conversion(options, progress=progress if options.execute else None)
     click.echo(f"{source} -> {result.output}: {describe(result.manifest)}; report: {result.output / 'CONVERSION.md'}")
@@ -263,9 +268,21 @@ def init(name: str, out: str | None, template_dir: str | None, force: bool) -> N
     click.echo(f"created {target}")
 
 
-def main(argv: list[str] | None = None) -> int:
+@dataclass(frozen=True)
+class Invocation:
+    """How main() was called: with `last_work`, the process ends when the command does (the console script)."""
+
+    last_work: bool = False
+
+
+def last_work() -> bool:
+    invocation = click.get_current_context().obj
+    return isinstance(invocation, Invocation) and invocation.last_work
+
+
+def main(argv: list[str] | None = None, last_work: bool = False) -> int:
     try:
-        cli.main(args=argv, prog_name="nbextract", standalone_mode=False)
+        cli.main(args=argv, prog_name="nbextract", standalone_mode=False, obj=Invocation(last_work))
     except click.exceptions.Abort:
         click.echo("nbextract: aborted", err=True)
         return 130
@@ -281,10 +298,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def interrupted(signum, frame):
     raise KeyboardInterrupt
 
@@ -292,4 +305,20 @@ def interrupted(signum, frame):
 def run() -> None:
     """Console-script entry point; SIGTERM cleans up like Ctrl-C (no half-written output is left)."""
     signal.signal(signal.SIGTERM, interrupted)
-    sys.exit(main())
+    leave(main(last_work=True))
+
+
+def leave(status: int) -> NoReturn:
+    """End the process once stdout and stderr are flushed, freeing nothing (mypy's console script does the same): the
+    work is done, its temporary folders removed and its child processes collected, and what is left in memory goes
+    with the process. A flush that fails (a closed pipe, a full disk) exits 120, as Python's own exit does."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        status = 120
+    os._exit(status)
+
+
+if __name__ == "__main__":
+    run()
