@@ -34,7 +34,7 @@ NOOPS = {
 
 def split(source: str) -> str:
     module = cst.parse_module(source)
-    taken = TakenNames(source)
+    taken = TakenNames([source])
     return cst.Module(body=[part for node in module.body for part in hoisted(node, taken)]).code
 
 
@@ -55,3 +55,16 @@ def test_execute_runs_a_hoisted_statement_before_probing_what_it_binds(graph_of)
     hoisted, original = statements
     assert probe_code(hoisted, "output", "y_pred") == "y_pred = clf.predict(X); _nbx_probe('output', 'y_pred', y_pred)"
     assert probe_code(original, "output", "y_pred") == "_nbx_probe('output', 'y_pred', y_pred)"
+
+
+@pytest.mark.parametrize(
+    "pieces, taken",
+    [
+        pytest.param(["x = 1\n", "y_pred = 2\n"], True, id="bound-in-a-later-statement"),
+        pytest.param(["for y_pred in ys:\n    pass\n"], True, id="bound-in-a-block"),
+        pytest.param(["x = 1\n", "# y_pred here\ns = 'y_pred'\n"], False, id="only-in-a-comment-and-a-string"),
+        pytest.param(["y_predicted = 1\n"], False, id="a-longer-name"),
+    ],
+)
+def test_taken_names_are_name_tokens_of_any_piece(pieces, taken):
+    assert ("y_pred" in TakenNames(pieces)) is taken

@@ -1,13 +1,15 @@
-"""Statement codes cut from the source (graph.statements.codes_in_source) are what libcst generates for each top-level
+"""Statement codes cut from the source (graph.statements.cut_from_source) are what libcst generates for each top-level
 statement, for every shape of leading lines, block endings and line breaks a notebook holds; where Python's parser and
 libcst's disagree, there is no cut and the codes are generated."""
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 import pytest
 
-from nbextract.graph.statements import code_of, codes_in_source
+from nbextract.graph.statements import code_of, cut_from_source
 
 SOURCES = {
     "plain statements": "import os\nx = 1\ny = x + 1\n",
@@ -40,7 +42,18 @@ SOURCES = {
 @pytest.mark.parametrize("name", SOURCES)
 def test_cut_codes_are_libcst_codes(name: str) -> None:
     module = cst.parse_module(SOURCES[name])
-    assert codes_in_source(module, SOURCES[name]) == [code_of(module, node) for node in module.body]
+    cuts = cut_from_source(module, SOURCES[name])
+    assert cuts is not None
+    assert [cut.code for cut in cuts] == [code_of(module, node) for node in module.body]
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_cut_statements_are_what_python_parses_in_each_code(name: str) -> None:
+    """What the secrets prefilter reads in place of parsing each statement's code again."""
+    cuts = cut_from_source(cst.parse_module(SOURCES[name]), SOURCES[name])
+    assert cuts is not None
+    for cut in cuts:
+        assert [ast.dump(node) for node in cut.python] == [ast.dump(node) for node in ast.parse(cut.code).body]
 
 
 @pytest.mark.parametrize(
@@ -62,4 +75,4 @@ def test_no_cut_where_the_parsers_disagree(source: str) -> None:
     else:
         if "\r" not in source:
             pytest.skip("this Python parses it")
-    assert codes_in_source(module, source) is None
+    assert cut_from_source(module, source) is None

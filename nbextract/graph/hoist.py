@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import tokenize
+from collections.abc import Sequence
 
 import libcst as cst
 
@@ -119,24 +120,28 @@ def hoisted(node: TopLevel, taken: TakenNames) -> list[TopLevel]:
 
 
 class TakenNames:
-    """The names used anywhere in the code, which a hoisted name must not take; gathered at the first need from the
-    tokens of the code (a superset of the names libcst would find, at a fifth of the cost of walking the module)."""
+    """The names used anywhere in the code, which a hoisted name must not take: the NAME tokens of the pieces of code
+    (each a run of whole statements, as a top-level statement's code), a superset of the names libcst would find.
+    Only the pieces that hold a name's text are tokenized, once each, at the first need."""
 
-    def __init__(self, code: str) -> None:
-        self.code = code
-        self.names: set[str] | None = None
+    def __init__(self, pieces: Sequence[str]) -> None:
+        self.pieces = pieces
+        self.tokens: dict[int, set[str]] = {}
+        self.added: set[str] = set()
 
     def __contains__(self, name: str) -> bool:
-        return name in self.gathered()
+        return name in self.added or any(
+            name in self.names_in(number) for number, piece in enumerate(self.pieces) if name in piece
+        )
 
     def add(self, name: str) -> None:
-        self.gathered().add(name)
+        self.added.add(name)
 
-    def gathered(self) -> set[str]:
-        if self.names is None:
-            tokens = tokenize.generate_tokens(io.StringIO(self.code).readline)
-            self.names = {token.string for token in tokens if token.type == tokenize.NAME}
-        return self.names
+    def names_in(self, number: int) -> set[str]:
+        if number not in self.tokens:
+            tokens = tokenize.generate_tokens(io.StringIO(self.pieces[number]).readline)
+            self.tokens[number] = {token.string for token in tokens if token.type == tokenize.NAME}
+        return self.tokens[number]
 
 
 def may_predict(code: str) -> bool:

@@ -133,30 +133,57 @@ def literal_of(node: TopLevel) -> object:
         return NO_LITERAL
 
 
-def top_level_statements(module: cst.Module, source: str) -> list[tuple[TopLevel, int, int, str]]:
-    """Top-level statements with their first and last lines and code; a script's `main()` body is inlined where
-    `main()` is called. Codes are cut from the source (see codes_in_source), and lines counted in them; inside `main()`,
+@dataclass(frozen=True)
+class Located:
+    """A top-level statement with its first and last lines and code, and the statements Python's own parser found
+    in that code (None where the code was generated, not cut from the source)."""
+
+    node: TopLevel
+    first: int
+    last: int
+    code: str
+    python: list[ast.stmt] | None = None
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A top-level statement's code, cut from the source with the statements Python's own parser found in it, or
+    generated (python None)."""
+
+    code: str
+    python: list[ast.stmt] | None = None
+
+
+def statement_codes(module: cst.Module, source: str) -> list[Cut]:
+    """The code of each statement of the module's body: cut from the source where Python's parser and libcst's agree
+    on it (see cut_from_source), else generated."""
+    cuts = cut_from_source(module, source)
+    return cuts if cuts is not None else [Cut(code_of(module, node)) for node in module.body]
+
+
+def top_level_statements(module: cst.Module, cuts: list[Cut]) -> list[Located]:
+    """Top-level statements with their first and last lines and code (`cuts`: those of the module's body); a script's
+    `main()` body is inlined where `main()` is called, and lines are counted in the codes; inside `main()`,
     PositionProvider gives the lines and each statement's code is generated."""
     main = entry_point(module)
     positions = cst.MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider) if main else {}
-    codes = codes_in_source(module, source) or [code_of(module, node) for node in module.body]
     located = []
     line = 1 + len(module.header)
-    for node, code in zip(module.body, codes):
-        first, last = line + len(node.leading_lines), line + code.count("\n") - 1
-        line += code.count("\n")
+    for node, cut in zip(module.body, cuts):
+        first, last = line + len(node.leading_lines), line + cut.code.count("\n") - 1
+        line += cut.code.count("\n")
         if main is not None and node is main[0]:
             continue
         if main is not None and node is main[1]:
             for statement in guarded_statements(*main):
                 span = positions[statement]
-                located.append((statement, span.start.line, span.end.line, code_of(module, statement)))
+                located.append(Located(statement, span.start.line, span.end.line, code_of(module, statement)))
             continue
-        located.append((node, first, last, code))
+        located.append(Located(node, first, last, cut.code, cut.python))
     return located
 
 
-def codes_in_source(module: cst.Module, source: str) -> list[str] | None:
+def cut_from_source(module: cst.Module, source: str) -> list[Cut] | None:
     """The code of each top-level statement, cut from the source the module was parsed from: what libcst would
     generate for it (its leading lines, itself, the comments its blocks end with), without generating it. A statement
     runs from its leading lines to the next one's: Python's parser gives the line of each statement's first token, and
@@ -168,12 +195,13 @@ def codes_in_source(module: cst.Module, source: str) -> list[str] | None:
         python_statements = iter(ast.parse(source).body)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    starts = []
+    starts, groups = [], []
     for node in module.body:
         count = len(node.body) if isinstance(node, cst.SimpleStatementLine) else 1
         group = list(itertools.islice(python_statements, count))
         if len(group) != count:
             return None
+        groups.append(group)
         decorators = getattr(group[0], "decorator_list", [])
         starts.append(min([group[0].lineno, *(decorator.lineno for decorator in decorators)]) - len(node.leading_lines))
     if next(python_statements, None) is not None:
@@ -182,7 +210,9 @@ def codes_in_source(module: cst.Module, source: str) -> list[str] | None:
         return None
     lines = source.split("\n")
     ends = [*starts[1:], len(lines) - len(module.footer)]
-    return ["\n".join(lines[start - 1 : end - 1]) + "\n" for start, end in zip(starts, ends)]
+    return [
+        Cut("\n".join(lines[start - 1 : end - 1]) + "\n", group) for start, end, group in zip(starts, ends, groups)
+    ]
 
 
 def code_of(module: cst.Module, node: TopLevel) -> str:
@@ -262,16 +292,19 @@ def split_statements(document: Document, source: Parsed) -> tuple[list[Statement
     statements: list[Statement] = []
     skipped: list[Statement] = []
     module, cells, starts = source.module, source.cells, source.starts
-    taken = TakenNames("\n".join(cell.code for cell in cells))
-    for node, first, last, code in top_level_statements(module, source.source):
-        cell_number = bisect.bisect_right(starts, first) - 1
+    cuts = statement_codes(module, source.source)
+    taken = TakenNames([cut.code for cut in cuts])
+    for located in top_level_statements(module, cuts):
+        node = located.node
+        cell_number = bisect.bisect_right(starts, located.first) - 1
         cell = cells[cell_number].cell
         offset = starts[cell_number]
-        origin = document.origin(cell, first - offset + 1, last - offset + 1)
-        parts = hoisted(node, taken) if may_predict(code) else [node]
+        origin = document.origin(cell, located.first - offset + 1, located.last - offset + 1)
+        parts = hoisted(node, taken) if may_predict(located.code) else [node]
         for part in parts:
-            text = code if part is node else code_of(module, part)
-            statement = Statement(0, origin, text, kind_of(part), cell.stage_tag, part, secrets=find_in(part, text), hoisted=part is not parts[-1])
+            text, python = (located.code, located.python) if part is node else (code_of(module, part), None)
+            secrets = find_in(part, text, python)
+            statement = Statement(0, origin, text, kind_of(part), cell.stage_tag, part, secrets=secrets, hoisted=part is not parts[-1])
             (skipped if statement.tag == Tag.SKIP else statements).append(statement)
     for index, statement in enumerate(statements):
         statement.index = index

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import cast
 
@@ -144,31 +145,39 @@ def may_fire(value: str) -> bool:
     return len(value) >= 8 or "=" in value
 
 
-def may_hold_secret(code: str) -> bool:
+def may_hold_secret(code: str, python: Sequence[ast.AST] | None = None) -> bool:
     """False only for code none of whose literals or comments can hold a secret: code without a quote has no literal; else
     Python's own parser (far cheaper than a libcst visit) gives the value of each literal (adjacent literals joined,
-    which can only make a value longer). An f-string, or code `ast` cannot parse, may hold one."""
+    which can only make a value longer). An f-string, or code `ast` cannot parse, may hold one. `python`: what
+    Python's parser already made of `code`, when the caller has it."""
     if "#" in code:  # a comment, or a literal holding "#": comments are scanned too
         return True
     if "'" not in code and '"' not in code:
         return False
+    trees = python if python is not None else python_trees(code)
+    if trees is None:
+        return True
+    return any(isinstance(node, ast.JoinedStr) or may_fire_constant(node) for tree in trees for node in ast.walk(tree))
+
+
+def python_trees(code: str) -> list[ast.AST] | None:
+    """Python's own parse of `code`, or None when it cannot parse it."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tree = ast.parse(code)
+            return [ast.parse(code)]
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return True
-    return any(isinstance(node, ast.JoinedStr) or may_fire_constant(node) for node in ast.walk(tree))
+        return None
 
 
 def may_fire_constant(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and may_fire(as_text(node.value))
 
 
-def find_in(node: cst.CSTNode, code: str) -> list[Secret]:
-    """Secrets in a parsed node whose source text is `code` (lines are relative to it); the node is visited only
-    when its code may hold one."""
-    if not may_hold_secret(code):
+def find_in(node: cst.CSTNode, code: str, python: Sequence[ast.AST] | None = None) -> list[Secret]:
+    """Secrets in a parsed node whose source text is `code` (lines are relative to it, `python` what Python's own
+    parser made of it, when the caller has it); the node is visited only when its code may hold one."""
+    if not may_hold_secret(code, python):
         return []
     finder = SecretFinder(code)
     node.visit(finder)
