@@ -58,6 +58,7 @@ class Item:
     input_var: str | None
     output_var: str | None
     strict: bool
+    hardcoded: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -79,7 +80,10 @@ class Outcome:
 
 def items(corpus: Path) -> list[Item]:
     manifest = json.loads((corpus / "MANIFEST.json").read_text())
-    return [Item(e["path"], e.get("input_var"), e.get("output_var"), bool(e.get("strict"))) for e in manifest]
+    return [
+        Item(e["path"], e.get("input_var"), e.get("output_var"), bool(e.get("strict")), tuple(e.get("hardcoded", ())))
+        for e in manifest
+    ]
 
 
 def nbextract_bin() -> Path:
@@ -105,11 +109,19 @@ def captured(item: Item, workspace: Path, corpus: Path) -> tuple[object, object]
     if item.input_var is None:
         return "the manifest names no input"
     names = [item.input_var, item.output_var or item.input_var]
+    for folder_needed in authors_folders(item):
+        folder_needed.mkdir(parents=True, exist_ok=True)
     result = run([sys.executable, corpus / "capture.py", workspace / "run" / item.path, *names, folder], workspace)
     if result.returncode != 0:
         return f"capture failed: {last_line(result)}"
     with open(folder / "inputs.pkl", "rb") as inputs, open(folder / "outputs.pkl", "rb") as outputs:
         return pickle.load(inputs), pickle.load(outputs)
+
+
+def authors_folders(item: Item) -> list[Path]:
+    """The folders the source's hard-coded absolute paths are in, which its author's machine had: a source may write
+    into one another source creates (which of them runs first is not fixed, and a fresh machine has none)."""
+    return [Path(path).parent for path in item.hardcoded if Path(path).is_absolute()]
 
 
 def as_plain(value: object) -> object:

@@ -97,3 +97,8 @@ def test_regressions(before, now, worse):
 def test_an_item_missing_from_the_baseline_must_not_fail():
     assert corpus.regressions([outcome("new.py", "guided", "failed")], {})
     assert not corpus.regressions([outcome("new.py", "guided", "refused")], {})
+
+
+def test_the_folders_of_a_sources_absolute_hardcoded_paths_are_made_before_it_runs():
+    item = corpus.Item("own/x.py", "X", "y", True, ("/tmp/x/data.csv", "64", "cuda:0", "rel/path.csv", "/tmp/x/models"))
+    assert corpus.authors_folders(item) == [Path("/tmp/x"), Path("/tmp/x")]
