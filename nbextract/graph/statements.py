@@ -134,24 +134,22 @@ def literal_of(node: TopLevel) -> object:
 
 
 @dataclass(frozen=True)
-class Located:
-    """A top-level statement with its first and last lines and code, and the statements Python's own parser found
-    in that code (None where the code was generated, not cut from the source)."""
-
-    node: TopLevel
-    first: int
-    last: int
-    code: str
-    python: list[ast.stmt] | None = None
-
-
-@dataclass(frozen=True)
 class Cut:
     """A top-level statement's code, cut from the source with the statements Python's own parser found in it, or
     generated (python None)."""
 
     code: str
     python: list[ast.stmt] | None = None
+
+
+@dataclass(frozen=True)
+class Located:
+    """A top-level statement with its first and last lines and its code."""
+
+    node: TopLevel
+    first: int
+    last: int
+    cut: Cut
 
 
 def statement_codes(module: cst.Module, source: str) -> list[Cut]:
@@ -177,9 +175,9 @@ def top_level_statements(module: cst.Module, cuts: list[Cut]) -> list[Located]:
         if main is not None and node is main[1]:
             for statement in guarded_statements(*main):
                 span = positions[statement]
-                located.append(Located(statement, span.start.line, span.end.line, code_of(module, statement)))
+                located.append(Located(statement, span.start.line, span.end.line, Cut(code_of(module, statement))))
             continue
-        located.append(Located(node, first, last, cut.code, cut.python))
+        located.append(Located(node, first, last, cut))
     return located
 
 
@@ -300,11 +298,11 @@ def split_statements(document: Document, source: Parsed) -> tuple[list[Statement
         cell = cells[cell_number].cell
         offset = starts[cell_number]
         origin = document.origin(cell, located.first - offset + 1, located.last - offset + 1)
-        parts = hoisted(node, taken) if may_predict(located.code) else [node]
+        parts = hoisted(node, taken) if may_predict(located.cut.code) else [node]
         for part in parts:
-            text, python = (located.code, located.python) if part is node else (code_of(module, part), None)
-            secrets = find_in(part, text, python)
-            statement = Statement(0, origin, text, kind_of(part), cell.stage_tag, part, secrets=secrets, hoisted=part is not parts[-1])
+            cut = located.cut if part is node else Cut(code_of(module, part))
+            secrets = find_in(part, cut.code, cut.python)
+            statement = Statement(0, origin, cut.code, kind_of(part), cell.stage_tag, part, secrets=secrets, hoisted=part is not parts[-1])
             (skipped if statement.tag == Tag.SKIP else statements).append(statement)
     for index, statement in enumerate(statements):
         statement.index = index
