@@ -146,7 +146,7 @@ def cpu_seconds(pid: int) -> float:
 @pytest.mark.parametrize("how", ["sigint", "sigterm"])
 def test_interrupting_a_conversion_leaves_nothing(tmp_path, how):
     source = tmp_path / "big.ipynb"
-    gen_notebook.write_notebook(source, 1000)
+    gen_notebook.write_notebook(source, 2500)
     out = tmp_path / "out" / "big"
     process = subprocess.Popen(
         [str(NBEXTRACT), "convert", str(source), "-o", str(out)],
@@ -155,7 +155,7 @@ def test_interrupting_a_conversion_leaves_nothing(tmp_path, how):
         text=True,
         preexec_fn=interruptible,
     )
-    while cpu_seconds(process.pid) < 2.0 and process.poll() is None:  # past start-up, into the analysis of 1,000 cells
+    while cpu_seconds(process.pid) < 1.0 and process.poll() is None:  # past start-up (0.5 s), into the analysis of 2,500 cells (3.5 s)
         time.sleep(0.1)
     process.send_signal(signal.SIGINT if how == "sigint" else signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=60)
